@@ -1,0 +1,200 @@
+//! The crate's error types: [`Error`] for every public call and
+//! [`ProtocolError`] for what a misbehaving peer did on the wire.
+
+use std::fmt;
+use std::io;
+
+use crate::SocketType;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a public call of this crate can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A non-blocking call (`try_send`, `try_recv`) could not complete now.
+    WouldBlock,
+    /// A blocking call did not complete within the socket's timeout.
+    Timeout,
+    /// The context was shut down; the socket can no longer be used.
+    Terminated,
+    /// The socket type or feature is not available in this version.
+    NotSupported(String),
+    /// The endpoint string could not be parsed or resolved.
+    InvalidEndpoint(String),
+    /// A message with no frames was given to `send`.
+    EmptyMessage,
+    /// An argument was outside its allowed range.
+    InvalidArgument(String),
+    /// A peer broke the protocol (reported through logs and, for tests
+    /// of the core, by the sans-IO connection).
+    Protocol(ProtocolError),
+    /// An operating-system error, such as an address already in use.
+    Io(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WouldBlock => f.write_str("operation would block"),
+            Error::Timeout => f.write_str("operation timed out"),
+            Error::Terminated => f.write_str("context was terminated"),
+            Error::NotSupported(what) => write!(f, "not supported: {what}"),
+            Error::InvalidEndpoint(why) => write!(f, "invalid endpoint: {why}"),
+            Error::EmptyMessage => f.write_str("message has no frames"),
+            Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Error {
+        Error::Protocol(e)
+    }
+}
+
+/// What a peer did wrong on the wire. Any of these closes the connection
+/// it happened on; the socket goes on serving its other peers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The greeting did not start with `0xFF` or had no `0x7F` at byte 9:
+    /// the peer does not speak ZMTP 3 (or is not ZMTP at all).
+    BadSignature,
+    /// The peer announced a ZMTP version below 3.0.
+    UnsupportedVersion {
+        /// The major version the peer sent.
+        major: u8,
+        /// The minor version the peer sent.
+        minor: u8,
+    },
+    /// The peer asked for a security mechanism other than ours.
+    MechanismMismatch {
+        /// Our mechanism name.
+        ours: String,
+        /// The name the peer sent.
+        theirs: String,
+    },
+    /// A frame or message larger than the socket's `max_msg_size`.
+    MessageTooLarge {
+        /// The size the peer announced (frame) or reached (message).
+        size: u64,
+        /// The configured limit.
+        max: u64,
+    },
+    /// A command frame that could not be parsed.
+    MalformedCommand {
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+    /// A command that is not allowed at this point of the handshake.
+    UnexpectedCommand {
+        /// The command's name (lossily decoded).
+        name: String,
+    },
+    /// A data frame sent before the handshake finished.
+    MessageBeforeHandshake,
+    /// A command frame with the MORE flag set.
+    CommandWithMore,
+    /// A property list (READY metadata) that was cut short or malformed.
+    MalformedMetadata,
+    /// READY had no `Socket-Type` property.
+    MissingSocketType,
+    /// READY named a socket type this library does not know.
+    UnknownSocketType(String),
+    /// The peer's socket type cannot talk to ours.
+    IncompatibleSocketType {
+        /// Our socket type.
+        ours: SocketType,
+        /// The peer's socket type.
+        theirs: SocketType,
+    },
+    /// The peer sent an ERROR command.
+    PeerError {
+        /// The reason the peer gave.
+        reason: String,
+    },
+    /// The peer did not complete the handshake in time.
+    HandshakeTimeout,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::BadSignature => f.write_str("peer sent a bad greeting signature"),
+            ProtocolError::UnsupportedVersion { major, minor } => {
+                write!(f, "peer speaks unsupported ZMTP version {major}.{minor}")
+            }
+            ProtocolError::MechanismMismatch { ours, theirs } => {
+                write!(f, "peer asked for mechanism {theirs:?}, we use {ours:?}")
+            }
+            ProtocolError::MessageTooLarge { size, max } => {
+                write!(f, "peer sent {size} bytes, over the limit of {max}")
+            }
+            ProtocolError::MalformedCommand { reason } => {
+                write!(f, "peer sent a malformed command: {reason}")
+            }
+            ProtocolError::UnexpectedCommand { name } => {
+                write!(f, "peer sent unexpected command {name:?}")
+            }
+            ProtocolError::MessageBeforeHandshake => {
+                f.write_str("peer sent a message before the handshake finished")
+            }
+            ProtocolError::CommandWithMore => f.write_str("peer sent a command with MORE set"),
+            ProtocolError::MalformedMetadata => f.write_str("peer sent malformed metadata"),
+            ProtocolError::MissingSocketType => f.write_str("peer sent no socket type"),
+            ProtocolError::UnknownSocketType(name) => {
+                write!(f, "peer sent unknown socket type {name:?}")
+            }
+            ProtocolError::IncompatibleSocketType { ours, theirs } => {
+                write!(f, "peer socket type {theirs} cannot talk to {ours}")
+            }
+            ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
+            ProtocolError::HandshakeTimeout => f.write_str("peer did not finish the handshake"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_lowercase_without_period() {
+        let samples: Vec<String> = vec![
+            Error::WouldBlock.to_string(),
+            Error::Terminated.to_string(),
+            Error::Protocol(ProtocolError::MessageTooLarge { size: 10, max: 5 }).to_string(),
+            ProtocolError::IncompatibleSocketType {
+                ours: SocketType::Push,
+                theirs: SocketType::Push,
+            }
+            .to_string(),
+        ];
+        for s in samples {
+            assert!(!s.ends_with('.'), "{s}");
+            assert!(s.chars().next().is_some_and(|c| c.is_lowercase()), "{s}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! # brokerless
+//!
+//! ZeroMQ-style messaging sockets with no central server. Peers bind or
+//! connect sockets and exchange framed, multipart messages in the classic
+//! patterns. The wire protocol is ZMTP 3.1, so brokerless talks to libzmq,
+//! pyzmq and every other ZeroMQ peer.
+//!
+//! ```no_run
+//! use brokerless::{Context, SocketType};
+//!
+//! let ctx = Context::new();
+//! let pull = ctx.socket(SocketType::Pull)?;
+//! pull.bind("tcp://127.0.0.1:*")?;
+//! let endpoint = pull.last_endpoint().unwrap();
+//!
+//! let push = ctx.socket(SocketType::Push)?;
+//! push.connect(&endpoint)?;
+//! push.send("hello")?;
+//! assert_eq!(&pull.recv()?[0], b"hello");
+//! # Ok::<(), brokerless::Error>(())
+//! ```
+//!
+//! ## Layers
+//!
+//! Data flows down on send and up on receive:
+//!
+//! ```text
+//! public API   Context, Socket, SocketType, Message, Error, options
+//! socket/      one file per socket type: its routing rules
+//! routing/     lb (round-robin), fq (fair-queue)
+//! pipe         bounded queue between a socket and one peer (HWM in messages)
+//! io/          the I/O thread: mio Poll + Waker + slab + timers
+//! engine       byte stream <-> zmtp::Connection <-> pipes
+//! transport/   tcp (mio + socket2)
+//! zmtp/        sans-IO protocol core: greeting, frames, commands, NULL
+//! ```
+//!
+//! The ZMTP core never touches a socket, a thread or a clock, so the whole
+//! protocol — hostile input included — is tested without I/O.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod context;
+mod engine;
+mod error;
+mod io;
+mod message;
+mod options;
+mod pipe;
+mod routing;
+mod socket;
+mod socket_type;
+mod transport;
+pub mod zmtp;
+
+pub use context::{Context, ContextBuilder};
+pub use error::{Error, ProtocolError, Result};
+pub use message::Message;
+pub use socket::Socket;
+pub use socket_type::SocketType;

@@ -1,0 +1,240 @@
+//! [`Message`]: an ordered list of frames, sent and received atomically.
+//!
+//! A single-frame message — the common case — is stored inline, so building
+//! one from a [`Bytes`] allocates nothing beyond the frame itself.
+
+use std::ops::Index;
+
+use bytes::Bytes;
+
+/// A multipart message: one or more frames (a message with no frames can be
+/// built but not sent). Frames are [`Bytes`], so cloning a message or
+/// slicing frames out of a received buffer copies no payload.
+///
+/// ```
+/// use brokerless::Message;
+/// let mut m = Message::from("header");
+/// m.push("body");
+/// assert_eq!(m.len(), 2);
+/// assert_eq!(&m[1], b"body");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    frames: Frames,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Frames {
+    One(Bytes),
+    Many(Vec<Bytes>),
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames::Many(Vec::new())
+    }
+}
+
+impl Message {
+    /// An empty message with no frames; add frames with [`Message::push`].
+    pub fn new() -> Message {
+        Message::default()
+    }
+
+    /// Appends a frame at the end.
+    pub fn push(&mut self, frame: impl Into<Bytes>) {
+        let frame = frame.into();
+        match &mut self.frames {
+            Frames::Many(v) if v.is_empty() => self.frames = Frames::One(frame),
+            Frames::Many(v) => v.push(frame),
+            Frames::One(first) => {
+                let first = std::mem::take(first);
+                self.frames = Frames::Many(vec![first, frame]);
+            }
+        }
+    }
+
+    /// Inserts a frame at the front (for envelopes such as routing ids).
+    pub fn push_front(&mut self, frame: impl Into<Bytes>) {
+        let mut frames = std::mem::take(self).into_frames();
+        frames.insert(0, frame.into());
+        *self = Message::from(frames);
+    }
+
+    /// The frames, in order.
+    pub fn frames(&self) -> &[Bytes] {
+        match &self.frames {
+            Frames::One(b) => std::slice::from_ref(b),
+            Frames::Many(v) => v,
+        }
+    }
+
+    /// The frame at `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<&Bytes> {
+        self.frames().get(index)
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames().len()
+    }
+
+    /// Whether the message has no frames at all (a message of one empty
+    /// frame is not empty).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total payload size: the sum of the frame lengths.
+    pub fn byte_len(&self) -> usize {
+        self.frames().iter().map(Bytes::len).sum()
+    }
+
+    /// The frames, by value.
+    pub fn into_frames(self) -> Vec<Bytes> {
+        match self.frames {
+            Frames::One(b) => vec![b],
+            Frames::Many(v) => v,
+        }
+    }
+
+    /// Iterates over the frames.
+    pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
+        self.frames().iter()
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.frames()).finish()
+    }
+}
+
+impl Index<usize> for Message {
+    type Output = [u8];
+
+    /// The bytes of frame `index`; panics if there is no such frame, like
+    /// slice indexing.
+    fn index(&self, index: usize) -> &[u8] {
+        &self.frames()[index]
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Message {
+        Message {
+            frames: Frames::One(b),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Message {
+        Message::from(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Message {
+        Message::from(Bytes::from(s))
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(s: &[u8]) -> Message {
+        Message::from(Bytes::copy_from_slice(s))
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(s: &[u8; N]) -> Message {
+        Message::from(&s[..])
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(v: Vec<u8>) -> Message {
+        Message::from(Bytes::from(v))
+    }
+}
+
+impl From<Vec<Bytes>> for Message {
+    fn from(mut v: Vec<Bytes>) -> Message {
+        if v.len() == 1 {
+            let only = v.pop().unwrap_or_default();
+            Message::from(only)
+        } else {
+            Message {
+                frames: Frames::Many(v),
+            }
+        }
+    }
+}
+
+impl<T: Into<Bytes>> FromIterator<T> for Message {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Message {
+        let mut m = Message::new();
+        for f in iter {
+            m.push(f);
+        }
+        m
+    }
+}
+
+impl IntoIterator for Message {
+    type Item = Bytes;
+    type IntoIter = std::vec::IntoIter<Bytes>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_frames().into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Message {
+    type Item = &'a Bytes;
+    type IntoIter = std::slice::Iter<'a, Bytes>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_and_multi() {
+        let m = Message::from("a");
+        assert_eq!(m.len(), 1);
+        assert_eq!(&m[0], b"a");
+        let m: Message = ["a", "", "c"].into_iter().collect();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.byte_len(), 2);
+        assert_eq!(&m[1], b"");
+        assert_eq!(m.clone().into_frames().len(), 3);
+    }
+
+    #[test]
+    fn push_and_push_front() {
+        let mut m = Message::new();
+        assert!(m.is_empty());
+        m.push("b");
+        m.push_front("a");
+        m.push("c");
+        let frames: Vec<&[u8]> = m.iter().map(|b| &b[..]).collect();
+        assert_eq!(frames, vec![&b"a"[..], b"b", b"c"]);
+    }
+
+    #[test]
+    fn conversions_agree() {
+        let a = Message::from(vec![Bytes::from_static(b"x")]);
+        let b = Message::from(&b"x"[..]);
+        let c = Message::from(String::from("x"));
+        let d = Message::from(vec![b'x']);
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(c, d);
+        assert_eq!(Message::from(Vec::<Bytes>::new()).len(), 0);
+    }
+}
