@@ -1,0 +1,523 @@
+//! The per-connection ZMTP state machine (NULL mechanism).
+//!
+//! States, in order (one enum, [`State`]; every change goes through
+//! `Connection::transition`, which logs `old -> new` at trace level):
+//!
+//! ```text
+//! Greeting ──peer greeting ok──▶ Handshake ──peer READY ok──▶ Established
+//!     └───────────────┴──────────── any protocol error ──────────┴──▶ Failed
+//! ```
+//!
+//! - `Greeting`: our whole greeting is queued at construction (libzmq
+//!   waits for parts of ours before sending the rest of its own, so ours
+//!   must not wait for theirs); the peer's is parsed as it arrives.
+//! - `Handshake`: the peer's greeting was accepted and our READY queued
+//!   (RFC 37 NULL: "the client SHALL send a READY command and then wait
+//!   for a READY command in reply"; libzmq peers send READY at once on
+//!   both sides, without ordering). Only READY or ERROR may come now.
+//! - `Established`: "A peer MAY start to send messages immediately after
+//!   completing its handshake, that is, having both sent and received a
+//!   READY command." Messages and commands flow; the partial multipart
+//!   message being received lives in this state.
+//! - `Failed`: terminal; every later `handle_input` returns the error.
+//!
+//! Ownership: the connection owns nothing of the stream. It takes bytes
+//! from the front of the engine's input buffer only when a whole unit
+//! (the 64-octet greeting, or a whole frame) is there, and slices frame
+//! bodies out of it without copying. It never allocates for a size the
+//! peer announced: a frame is taken only once all its octets are present,
+//! and sizes are checked against `max_msg_size` at the frame header.
+
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::Decoded;
+use super::command::{self, Command, Properties};
+use super::frame::FrameHeader;
+use super::greeting::{self, Greeting};
+use super::transmit::TransmitQueue;
+use crate::{Message, ProtocolError, SocketType};
+
+/// Commands are not messages, so `max_msg_size` limits them only down to
+/// this floor: a small message limit must not break the handshake or
+/// subscriptions (libzmq applies the limit to commands as well, so a
+/// tiny limit there refuses READY). With no limit, commands have none.
+pub const MIN_COMMAND_LIMIT: u64 = 64 * 1024;
+
+/// The reason sent in the ERROR command before refusing a peer whose
+/// socket type does not pair with ours (RFC 37: "it SHOULD handle errors
+/// by returning an ERROR command, and then disconnecting the peer").
+const INCOMPATIBLE_REASON: &[u8] = b"incompatible socket type";
+
+/// What a connection needs to know about its own socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Our socket type, sent as `Socket-Type` in READY and checked
+    /// against the peer's.
+    pub socket_type: SocketType,
+    /// Our routing id, sent as `Identity` only when
+    /// [`SocketType::sends_identity`] (RFC 37: `identity = 0*255OCTET`;
+    /// the options layer keeps it within 255 octets).
+    pub routing_id: Bytes,
+    /// The largest message accepted, as the sum of its frame sizes
+    /// (`None`: unlimited). Checked at each frame header, before anything
+    /// is taken from the input.
+    pub max_msg_size: Option<u64>,
+}
+
+impl Config {
+    /// A configuration with an empty routing id and no size limit.
+    pub fn new(socket_type: SocketType) -> Config {
+        Config {
+            socket_type,
+            routing_id: Bytes::new(),
+            max_msg_size: None,
+        }
+    }
+}
+
+/// What the handshake told us about the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's socket type (its `Socket-Type` property).
+    pub socket_type: SocketType,
+    /// The peer's `Identity` property, empty if absent.
+    pub routing_id: Bytes,
+    /// 0 for a ZMTP 3.0 peer, 1 for 3.1 (a higher version counts as 1).
+    pub minor_version: u8,
+    /// Every READY property, as received.
+    pub properties: Properties,
+}
+
+/// What [`Connection::handle_input`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake is done: messages may now be sent and will be
+    /// received.
+    Established(PeerInfo),
+    /// One whole multipart message; its frames are slices of the input.
+    Message(Message),
+    /// A command after the handshake that the engine or socket may care
+    /// about: SUBSCRIBE, CANCEL, JOIN, LEAVE, PING (its PONG is already
+    /// queued) or PONG. Unknown commands are ignored and not reported.
+    Command(Command),
+}
+
+/// The frames received so far of a multipart message.
+#[derive(Debug, Default)]
+struct Partial {
+    /// Frames that had MORE set.
+    frames: Vec<Bytes>,
+    /// Sum of their sizes, for the `max_msg_size` check.
+    size: u64,
+}
+
+impl Partial {
+    /// Adds a frame; returns the whole message when it was the last one.
+    fn push(&mut self, frame: Bytes, more: bool) -> Option<Message> {
+        if more {
+            self.size = self.size.saturating_add(frame.len() as u64);
+            self.frames.push(frame);
+            return None;
+        }
+        self.size = 0;
+        if self.frames.is_empty() {
+            // The common single-frame message: no Vec at all.
+            return Some(Message::from(frame));
+        }
+        self.frames.push(frame);
+        Some(Message::from(std::mem::take(&mut self.frames)))
+    }
+}
+
+/// The connection's state; each variant carries only its own data.
+#[derive(Debug)]
+enum State {
+    /// Our greeting is queued; waiting for the peer's.
+    Greeting,
+    /// The peer's greeting was accepted and our READY queued; waiting for
+    /// the peer's READY.
+    Handshake {
+        /// The peer's minor version (0 or 1) from its greeting.
+        minor_version: u8,
+    },
+    /// Traffic flows.
+    Established {
+        /// The peer, as its READY described it.
+        peer: PeerInfo,
+        /// The multipart message being received.
+        partial: Partial,
+    },
+    /// A protocol error ended the connection.
+    Failed(ProtocolError),
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            State::Greeting => f.write_str("greeting"),
+            State::Handshake { minor_version } => write!(f, "handshake (ZMTP 3.{minor_version})"),
+            State::Established { peer, .. } => write!(f, "established ({})", peer.socket_type),
+            State::Failed(e) => write!(f, "failed ({e})"),
+        }
+    }
+}
+
+/// One ZMTP connection, without I/O.
+///
+/// Call order, for the engine:
+/// 1. [`Connection::new`] queues our greeting: write out
+///    [`Connection::transmit_mut`] whenever it is not empty (with
+///    `io_slices`, then `advance` by what was written).
+/// 2. After each read, call [`Connection::handle_input`] with the input
+///    buffer until it returns `Ok(None)` (more bytes needed;
+///    [`Connection::read_hint`] says how many), handling each event; it
+///    may stop early (back-pressure) and call again later. Input handling
+///    may queue bytes (READY, PONG, ERROR), so check the transmit queue
+///    after it.
+/// 3. After [`Event::Established`], [`Connection::send`] and
+///    [`Connection::send_command`] queue outgoing traffic.
+/// 4. On `Err`, flush what is queued if convenient (an ERROR may be
+///    there) and close; the error is sticky.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    state: State,
+    transmit: TransmitQueue,
+    /// Octets still missing from the unit being parsed, as found by the
+    /// last `handle_input` that returned `Ok(None)`.
+    read_hint: usize,
+}
+
+impl Connection {
+    /// A new connection, with our whole 64-octet greeting already queued
+    /// (ZMTP 3.1, NULL mechanism, as-server 0).
+    pub fn new(config: Config) -> Connection {
+        let mut transmit = TransmitQueue::new();
+        Greeting::null().encode(transmit.staging());
+        Connection {
+            config,
+            state: State::Greeting,
+            transmit,
+            read_hint: 0,
+        }
+    }
+
+    /// Consumes complete units from the front of `input` (the greeting,
+    /// whole frames) and returns the next event, `Ok(None)` when more
+    /// bytes are needed (partial units stay in `input`), or the protocol
+    /// error that kills the connection. Call it in a loop until
+    /// `Ok(None)`. After an `Err`, every call returns an `Err` again.
+    pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        if let State::Failed(e) = &self.state {
+            return Err(e.clone());
+        }
+        self.read_hint = 0;
+        let result = self.step(input);
+        if let Err(e) = &result {
+            self.transition(State::Failed(e.clone()));
+        }
+        result
+    }
+
+    /// How many more input octets are needed to complete the unit being
+    /// parsed (a hint for how much to reserve; may be huge for a hostile
+    /// frame size, so cap it). 0 if unknown or none.
+    pub fn read_hint(&self) -> usize {
+        self.read_hint
+    }
+
+    /// Queues every frame of `msg` (MORE on all but the last). Only valid
+    /// once [`Event::Established`] was returned, and `msg` must have at
+    /// least one frame.
+    pub fn send(&mut self, msg: &Message) {
+        debug_assert!(self.is_established(), "send before the handshake finished");
+        debug_assert!(!msg.is_empty(), "a message needs at least one frame");
+        let frames = msg.frames();
+        let last = frames.len().saturating_sub(1);
+        for (i, frame) in frames.iter().enumerate() {
+            FrameHeader::message(frame.len() as u64, i < last).encode(self.transmit.staging());
+            self.transmit.push_body(frame);
+        }
+    }
+
+    /// Queues a command frame (SUBSCRIBE, PING, ...).
+    pub fn send_command(&mut self, cmd: &Command) {
+        let buf = self.transmit.staging();
+        FrameHeader::command(cmd.encoded_len() as u64).encode(buf);
+        cmd.encode(buf);
+    }
+
+    /// The bytes waiting to be written to the peer.
+    pub fn transmit(&self) -> &TransmitQueue {
+        &self.transmit
+    }
+
+    /// The bytes waiting to be written, to `advance` after a write.
+    pub fn transmit_mut(&mut self) -> &mut TransmitQueue {
+        &mut self.transmit
+    }
+
+    /// Whether the handshake is done and the connection has not failed.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established { .. })
+    }
+
+    /// The peer, once established (and until a failure).
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        match &self.state {
+            State::Established { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// The one place where the state changes.
+    fn transition(&mut self, new: State) {
+        log::trace!("zmtp: {} -> {}", self.state, new);
+        self.state = new;
+    }
+
+    /// Parses units until one yields an event or the input runs short.
+    fn step(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            match &self.state {
+                State::Failed(e) => return Err(e.clone()),
+                State::Greeting => {
+                    let Some(greeting) = self.read_greeting(input)? else {
+                        return Ok(None);
+                    };
+                    self.on_greeting(greeting)?;
+                }
+                State::Handshake { .. } | State::Established { .. } => {
+                    let Some((header, body)) = self.read_frame(input)? else {
+                        return Ok(None);
+                    };
+                    if let Some(event) = self.on_frame(header, body)? {
+                        return Ok(Some(event));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the peer's greeting from `input` once all 64 octets are
+    /// there; fails as soon as an octet already there is wrong.
+    fn read_greeting(&mut self, input: &mut BytesMut) -> Result<Option<Greeting>, ProtocolError> {
+        match Greeting::decode(input)? {
+            Decoded::NeedMore { more } => {
+                self.read_hint = more;
+                Ok(None)
+            }
+            Decoded::Done { value, len } => {
+                input.advance(len);
+                Ok(Some(value))
+            }
+        }
+    }
+
+    /// RFC 37: "If the mechanism that the peer received does not exactly
+    /// match the mechanism it sent, it MUST close the connection."
+    fn on_greeting(&mut self, greeting: Greeting) -> Result<(), ProtocolError> {
+        if greeting.mechanism != greeting::NULL_MECHANISM {
+            return Err(ProtocolError::MechanismMismatch {
+                ours: greeting::mechanism_name(&greeting::NULL_MECHANISM),
+                theirs: greeting.mechanism_name(),
+            });
+        }
+        let ready = self.our_ready();
+        self.send_command(&ready);
+        self.transition(State::Handshake {
+            minor_version: greeting.effective_minor(),
+        });
+        Ok(())
+    }
+
+    /// Our READY: `Socket-Type`, then `Identity` for the types that send
+    /// one (libzmq's order and spelling).
+    fn our_ready(&self) -> Command {
+        let socket_type = self.config.socket_type;
+        let mut props = Properties::new();
+        let pushed = props
+            .push(command::SOCKET_TYPE, socket_type.name())
+            .and_then(|()| {
+                if socket_type.sends_identity() {
+                    props.push(command::IDENTITY, self.config.routing_id.clone())
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = pushed {
+            log::error!("zmtp: READY property not sent: {e}");
+        }
+        Command::Ready(props)
+    }
+
+    /// Takes one whole frame from `input`, after checking its header
+    /// against the state and the size limits (before any body octet is
+    /// needed).
+    fn read_frame(
+        &mut self,
+        input: &mut BytesMut,
+    ) -> Result<Option<(FrameHeader, Bytes)>, ProtocolError> {
+        let (header, header_len) = match FrameHeader::decode(input)? {
+            Decoded::NeedMore { more } => {
+                self.read_hint = more;
+                return Ok(None);
+            }
+            Decoded::Done { value, len } => (value, len),
+        };
+        self.check_header(&header)?;
+        let Ok(size) = usize::try_from(header.size) else {
+            // FrameHeader::decode already refused such sizes.
+            return Err(ProtocolError::MessageTooLarge {
+                size: header.size,
+                max: usize::MAX as u64,
+            });
+        };
+        let available = input.len() - header_len;
+        if available < size {
+            self.read_hint = size - available;
+            return Ok(None);
+        }
+        input.advance(header_len);
+        Ok(Some((header, input.split_to(size).freeze())))
+    }
+
+    /// What can be judged from a frame header alone.
+    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.command {
+            // "This bit [MORE] SHALL be zero on command frames."
+            if header.more {
+                return Err(ProtocolError::CommandWithMore);
+            }
+            if let Some(max) = self.config.max_msg_size.map(|m| m.max(MIN_COMMAND_LIMIT))
+                && header.size > max
+            {
+                return Err(ProtocolError::MessageTooLarge {
+                    size: header.size,
+                    max,
+                });
+            }
+            return Ok(());
+        }
+        let State::Established { partial, .. } = &self.state else {
+            // NULL: "null = ready *message | error": no message before READY.
+            return Err(ProtocolError::MessageBeforeHandshake);
+        };
+        if let Some(max) = self.config.max_msg_size {
+            let size = partial.size.saturating_add(header.size);
+            if size > max {
+                return Err(ProtocolError::MessageTooLarge { size, max });
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one whole frame; check_header already vetted its header.
+    fn on_frame(
+        &mut self,
+        header: FrameHeader,
+        body: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        if header.command {
+            return self.on_command(Command::decode(body)?);
+        }
+        let State::Established { partial, .. } = &mut self.state else {
+            return Err(ProtocolError::MessageBeforeHandshake);
+        };
+        Ok(partial.push(body, header.more).map(Event::Message))
+    }
+
+    fn on_command(&mut self, cmd: Command) -> Result<Option<Event>, ProtocolError> {
+        let State::Handshake { minor_version } = self.state else {
+            return self.on_traffic_command(cmd);
+        };
+        match cmd {
+            Command::Ready(properties) => {
+                let peer = self.check_ready(minor_version, properties)?;
+                self.transition(State::Established {
+                    peer: peer.clone(),
+                    partial: Partial::default(),
+                });
+                Ok(Some(Event::Established(peer)))
+            }
+            // "The peer SHALL treat an incoming ERROR command as fatal".
+            Command::Error { reason } => Err(peer_error(&reason)),
+            other => Err(ProtocolError::UnexpectedCommand {
+                name: other.name_lossy(),
+            }),
+        }
+    }
+
+    /// Validates the peer's READY metadata. RFC 37: "The peer SHOULD
+    /// enforce that the other peer is using a valid socket type."
+    fn check_ready(
+        &mut self,
+        minor_version: u8,
+        properties: Properties,
+    ) -> Result<PeerInfo, ProtocolError> {
+        let Some(name) = properties.get(command::SOCKET_TYPE) else {
+            return Err(ProtocolError::MissingSocketType);
+        };
+        // Values are compared exactly, as libzmq does.
+        let Some(theirs) = SocketType::from_name(name) else {
+            return Err(ProtocolError::UnknownSocketType(
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        };
+        let ours = self.config.socket_type;
+        if !ours.is_compatible(theirs) {
+            // "it SHOULD handle errors by returning an ERROR command, and
+            // then disconnecting the peer".
+            self.send_command(&Command::Error {
+                reason: Bytes::from_static(INCOMPATIBLE_REASON),
+            });
+            return Err(ProtocolError::IncompatibleSocketType { ours, theirs });
+        }
+        let routing_id = properties
+            .get(command::IDENTITY)
+            .cloned()
+            .unwrap_or_default();
+        Ok(PeerInfo {
+            socket_type: theirs,
+            routing_id,
+            minor_version,
+            properties,
+        })
+    }
+
+    /// A command once the handshake is done.
+    fn on_traffic_command(&mut self, cmd: Command) -> Result<Option<Event>, ProtocolError> {
+        match cmd {
+            Command::Ready(_) => Err(ProtocolError::UnexpectedCommand {
+                name: cmd.name_lossy(),
+            }),
+            Command::Error { reason } => Err(peer_error(&reason)),
+            Command::Ping { ref context, .. } => {
+                // "When a peer receives a PING command it SHALL respond
+                // with a PONG command that echoes the ping-context".
+                self.send_command(&Command::pong_for(context));
+                Ok(Some(Event::Command(cmd)))
+            }
+            Command::Unknown { ref name, .. } => {
+                log::debug!(
+                    "zmtp: ignoring unknown command {:?}",
+                    String::from_utf8_lossy(name)
+                );
+                Ok(None)
+            }
+            Command::Pong { .. }
+            | Command::Subscribe(_)
+            | Command::Cancel(_)
+            | Command::Join(_)
+            | Command::Leave(_) => Ok(Some(Event::Command(cmd))),
+        }
+    }
+}
+
+fn peer_error(reason: &Bytes) -> ProtocolError {
+    ProtocolError::PeerError {
+        reason: String::from_utf8_lossy(reason).into_owned(),
+    }
+}

@@ -1,0 +1,54 @@
+//! The sans-IO ZMTP 3.1 protocol core (RFC 23 and RFC 37), NULL mechanism.
+//!
+//! Nothing in here touches a socket, a thread or a clock: a
+//! [`Connection`] takes the bytes the peer sent (`handle_input`) and
+//! hands back [`Event`]s, and it leaves the bytes to send to the peer in
+//! its [`TransmitQueue`]. The engine moves bytes between the stream and
+//! the connection; everything ZMTP-specific happens here, so the whole
+//! protocol, hostile input included, is tested without I/O.
+//!
+//! Layout:
+//! - [`greeting`]: the fixed 64-byte greeting, parsed incrementally;
+//! - [`frame`]: the frame header codec (flags + short or long size);
+//! - [`command`]: command bodies and READY metadata ([`Properties`]);
+//! - `connection`: the per-connection state machine ([`Connection`]);
+//! - `transmit`: the outgoing byte queue ([`TransmitQueue`]).
+//!
+//! Every wire type has `encode`, `decode` and `encoded_len`; decoders
+//! never index or panic on peer bytes, and they report "need more" with a
+//! [`Decoded::NeedMore`] rather than buffering partial units themselves.
+
+pub mod command;
+mod connection;
+pub mod frame;
+pub mod greeting;
+mod transmit;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{Command, Properties};
+pub use connection::{Config, Connection, Event, PeerInfo};
+pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};
+
+/// The outcome of a decoder that was given the bytes received so far.
+///
+/// Errors are reported separately, as `Err(ProtocolError)`: a decoder
+/// returns `Result<Decoded<T>, ProtocolError>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoded<T> {
+    /// A whole value was decoded from the front of the input.
+    Done {
+        /// The decoded value.
+        value: T,
+        /// How many bytes of the input it took.
+        len: usize,
+    },
+    /// The input is a valid beginning of a value, but too short.
+    NeedMore {
+        /// At least this many more bytes are needed (more may be needed
+        /// after those arrive, e.g. the size of a frame header that only
+        /// its flags byte announced).
+        more: usize,
+    },
+}
