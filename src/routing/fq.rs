@@ -1,0 +1,113 @@
+//! Fair queuing over inbound pipes, as libzmq's `fq_t`.
+//!
+//! Invariant: `pipes[..active]` may have messages; the rest were found
+//! empty and wait for a "readable" notification. Each receive takes one
+//! message from the next active pipe in turn, so a busy peer cannot starve
+//! the others. A pipe whose writer closed is dropped once drained.
+
+use crate::Message;
+use crate::pipe::{PipeId, PipeReader, Read};
+
+/// Fair-queued receiving from many pipes.
+#[derive(Default)]
+pub(crate) struct FairQueue {
+    pipes: Vec<PipeReader>,
+    active: usize,
+    current: usize,
+}
+
+impl FairQueue {
+    /// Adds a pipe, active at once (it may already hold messages).
+    pub(crate) fn attach(&mut self, pipe: PipeReader) {
+        self.pipes.push(pipe);
+        let last = self.pipes.len() - 1;
+        self.pipes.swap(self.active, last);
+        self.active += 1;
+    }
+
+    /// The pipe `id` reported data (or that its writer closed).
+    pub(crate) fn activated(&mut self, id: PipeId) {
+        if let Some(i) = self.pipes.iter().position(|p| p.id() == id)
+            && i >= self.active
+        {
+            self.pipes.swap(i, self.active);
+            self.active += 1;
+        }
+    }
+
+    /// Number of attached pipes.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.pipes.len()
+    }
+
+    fn retire(&mut self, i: usize, closed: bool) {
+        self.active -= 1;
+        self.pipes.swap(i, self.active);
+        if closed {
+            self.pipes.swap_remove(self.active);
+        }
+        if self.current >= self.active {
+            self.current = 0;
+        }
+    }
+
+    /// The next message in fair order, with the id of the pipe it came
+    /// from; `None` when every pipe is empty.
+    pub(crate) fn recv(&mut self) -> Option<(PipeId, Message)> {
+        while self.active > 0 {
+            let i = self.current;
+            match self.pipes[i].read() {
+                Read::Message(m) => {
+                    let id = self.pipes[i].id();
+                    self.current = (i + 1) % self.active;
+                    return Some((id, m));
+                }
+                Read::Empty => self.retire(i, false),
+                Read::Closed => self.retire(i, true),
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::pipe;
+
+    #[test]
+    fn takes_one_from_each_in_turn() {
+        let mut fq = FairQueue::default();
+        let mut writers = Vec::new();
+        for id in 1..=3 {
+            let (w, r) = pipe(id, 0);
+            for i in 0..3 {
+                w.write(Message::from(format!("{id}{i}"))).unwrap();
+            }
+            fq.attach(r);
+            writers.push(w);
+        }
+        let got: Vec<String> = std::iter::from_fn(|| fq.recv())
+            .map(|(_, m)| String::from_utf8(m[0].to_vec()).unwrap())
+            .collect();
+        assert_eq!(got, ["10", "20", "30", "11", "21", "31", "12", "22", "32"]);
+        // Refilled pipes come back after their notification.
+        writers[1].write(Message::from("x")).unwrap();
+        fq.activated(2);
+        assert_eq!(&fq.recv().unwrap().1[0], b"x");
+        assert!(fq.recv().is_none());
+    }
+
+    #[test]
+    fn closed_pipes_are_drained_then_dropped() {
+        let mut fq = FairQueue::default();
+        let (w, r) = pipe(1, 0);
+        fq.attach(r);
+        w.write(Message::from("last")).unwrap();
+        drop(w);
+        assert_eq!(&fq.recv().unwrap().1[0], b"last");
+        assert!(fq.recv().is_none());
+        assert_eq!(fq.len(), 0);
+    }
+}

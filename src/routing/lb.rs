@@ -1,0 +1,147 @@
+//! Load balancing (round-robin) over outbound pipes, as libzmq's `lb_t`.
+//!
+//! Invariant: `pipes[..active]` are the pipes that had room when last
+//! tried; the rest are full and wait for a "writable" notification. Each
+//! message goes to the next active pipe after the one that took the
+//! previous message; a full pipe is moved out of the active range and
+//! skipped until it reports room again. A closed pipe is dropped.
+
+use crate::Message;
+use crate::pipe::{PipeId, PipeWriter, WriteError};
+
+/// Round-robin over the writable pipes.
+#[derive(Default)]
+pub(crate) struct LoadBalancer {
+    pipes: Vec<PipeWriter>,
+    active: usize,
+    current: usize,
+}
+
+impl LoadBalancer {
+    /// Adds a pipe, active at once.
+    pub(crate) fn attach(&mut self, pipe: PipeWriter) {
+        self.pipes.push(pipe);
+        let last = self.pipes.len() - 1;
+        self.pipes.swap(self.active, last);
+        self.active += 1;
+    }
+
+    /// The pipe `id` reported room (or that its reader closed).
+    pub(crate) fn activated(&mut self, id: PipeId) {
+        let Some(i) = self.pipes.iter().position(|p| p.id() == id) else {
+            return;
+        };
+        if self.pipes[i].is_closed() {
+            self.remove(i);
+        } else if i >= self.active {
+            self.pipes.swap(i, self.active);
+            self.active += 1;
+        }
+    }
+
+    /// Number of attached pipes.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.pipes.len()
+    }
+
+    fn remove(&mut self, i: usize) {
+        if i < self.active {
+            self.active -= 1;
+            self.pipes.swap(i, self.active);
+            self.pipes.swap_remove(self.active);
+            if self.current >= self.active {
+                self.current = 0;
+            }
+        } else {
+            self.pipes.swap_remove(i);
+        }
+    }
+
+    fn deactivate(&mut self, i: usize) {
+        self.active -= 1;
+        self.pipes.swap(i, self.active);
+        if self.current >= self.active {
+            self.current = 0;
+        }
+    }
+
+    /// Sends `msg` to the next pipe with room, or hands it back when every
+    /// pipe is full (or there is none).
+    pub(crate) fn send(&mut self, mut msg: Message) -> Result<(), Message> {
+        while self.active > 0 {
+            let i = self.current;
+            match self.pipes[i].write(msg) {
+                Ok(()) => {
+                    self.current = (i + 1) % self.active;
+                    return Ok(());
+                }
+                Err(WriteError::Full(back)) => {
+                    msg = back;
+                    self.deactivate(i);
+                }
+                Err(WriteError::Closed(back)) => {
+                    msg = back;
+                    self.remove(i);
+                }
+            }
+        }
+        Err(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{Read, pipe};
+
+    fn take(r: &mut crate::pipe::PipeReader) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Read::Message(m) = r.read() {
+            out.push(String::from_utf8(m[0].to_vec()).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn round_robin_skips_full_and_returns() {
+        let mut lb = LoadBalancer::default();
+        let (w1, mut r1) = pipe(1, 2);
+        let (w2, mut r2) = pipe(2, 0);
+        let (w3, mut r3) = pipe(3, 0);
+        lb.attach(w1);
+        lb.attach(w2);
+        lb.attach(w3);
+        for i in 0..9 {
+            lb.send(Message::from(i.to_string())).unwrap();
+        }
+        // Pipe 1 took two messages, then was full and skipped.
+        // The other two shared the rest evenly.
+        assert_eq!(take(&mut r1), ["0", "3"]);
+        let (n2, n3) = (take(&mut r2).len(), take(&mut r3).len());
+        assert_eq!(n2 + n3, 7);
+        assert!(n2.abs_diff(n3) <= 1);
+        lb.activated(1);
+        lb.send(Message::from("x")).unwrap();
+        lb.send(Message::from("y")).unwrap();
+        lb.send(Message::from("z")).unwrap();
+        let mut all = take(&mut r1);
+        all.extend(take(&mut r2));
+        all.extend(take(&mut r3));
+        all.sort();
+        assert_eq!(all, ["x", "y", "z"]);
+    }
+
+    #[test]
+    fn all_full_hands_message_back_and_closed_pipes_go() {
+        let mut lb = LoadBalancer::default();
+        assert!(lb.send(Message::from("a")).is_err());
+        let (w, r) = pipe(1, 1);
+        lb.attach(w);
+        lb.send(Message::from("a")).unwrap();
+        assert!(lb.send(Message::from("b")).is_err());
+        drop(r);
+        lb.activated(1);
+        assert_eq!(lb.len(), 0);
+    }
+}

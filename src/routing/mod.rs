@@ -1,0 +1,5 @@
+//! Routing strategies shared by the socket types: each is a small unit
+//! over pipe ends, tested on its own.
+
+pub(crate) mod fq;
+pub(crate) mod lb;
