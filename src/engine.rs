@@ -1,0 +1,287 @@
+//! The engine: glue between one byte stream, its sans-IO
+//! [`zmtp::Connection`](crate::zmtp::Connection) and the peer's pipes.
+//!
+//! It holds no protocol logic. Each call to [`Engine::drive`] moves data
+//! as far as it can in both directions: delivers decoded messages into the
+//! inbound pipe (stopping — and so stopping reading the stream — while
+//! the pipe is full: TCP back-pressure, nothing dropped), reads large
+//! chunks, encodes many outbound messages into one transmit batch, and
+//! writes it with one vectored write per batch until the kernel says
+//! WouldBlock. Readiness is edge-triggered, so the engine remembers
+//! whether the stream may still be readable or writable.
+
+use std::io::{self, IoSlice, Read, Write};
+
+use bytes::BytesMut;
+use mio::net::TcpStream;
+
+use crate::pipe::{self, PipeReader, PipeWriter, WriteError};
+use crate::zmtp::{Config, Connection, Event, PeerInfo};
+use crate::{Message, ProtocolError};
+
+/// Stop pulling from the outbound pipe once this much is waiting to be
+/// written: big enough to batch many small messages per syscall, small
+/// enough to bound memory per connection.
+const WRITE_BATCH: usize = 256 * 1024;
+/// The smallest and largest read per syscall. The read size adapts: it
+/// doubles while reads fill it, so a busy stream is read in large chunks
+/// and a quiet one costs little per read.
+const MIN_READ: usize = 8 * 1024;
+const MAX_READ: usize = 1024 * 1024;
+/// Vectored writes take at most this many slices.
+const MAX_IOV: usize = 64;
+
+/// The engine's ends of a peer's two pipes.
+pub(crate) struct EnginePipes {
+    /// Messages from the socket to send.
+    pub outbound: PipeReader,
+    /// Received messages for the socket.
+    pub inbound: PipeWriter,
+}
+
+/// Why an engine stopped.
+#[derive(Debug)]
+pub(crate) enum EngineError {
+    /// The peer closed the stream.
+    Eof,
+    /// The stream failed.
+    Io(io::Error),
+    /// The peer broke the protocol.
+    Protocol(ProtocolError),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Eof => f.write_str("peer closed the connection"),
+            EngineError::Io(e) => write!(f, "i/o error: {e}"),
+            EngineError::Protocol(e) => write!(f, "protocol error: {e}"),
+        }
+    }
+}
+
+/// What a drive achieved.
+pub(crate) enum Progress {
+    /// Nothing more can be done until the next readiness or pipe event.
+    Idle,
+    /// The handshake completed; the caller attaches pipes if it has none
+    /// yet and drives again.
+    Established(PeerInfo),
+    /// The socket let go of this peer and everything queued was written.
+    Finished,
+}
+
+/// One live connection.
+pub(crate) struct Engine {
+    stream: TcpStream,
+    conn: Connection,
+    rbuf: BytesMut,
+    read_size: usize,
+    readable: bool,
+    writable: bool,
+    eof: bool,
+    stalled: Option<Message>,
+    outbound_closed: bool,
+}
+
+impl Engine {
+    /// Starts the ZMTP exchange on a connected stream (our greeting is
+    /// queued at once).
+    pub(crate) fn new(stream: TcpStream, config: Config) -> Engine {
+        Engine {
+            stream,
+            conn: Connection::new(config),
+            rbuf: BytesMut::new(),
+            read_size: MIN_READ,
+            readable: true,
+            writable: true,
+            eof: false,
+            stalled: None,
+            outbound_closed: false,
+        }
+    }
+
+    /// The stream, for (de)registration with the poller.
+    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Records readiness reported by the poller.
+    pub(crate) fn ready(&mut self, readable: bool, writable: bool) {
+        self.readable |= readable;
+        self.writable |= writable;
+    }
+
+    /// Whether the handshake has completed.
+    pub(crate) fn is_established(&self) -> bool {
+        self.conn.is_established()
+    }
+
+    /// Whether nothing is left to send: the transmit queue is empty and
+    /// the outbound pipe holds nothing.
+    pub(crate) fn is_flushed(&mut self, pipes: Option<&mut EnginePipes>) -> bool {
+        self.conn.transmit().is_empty()
+            && pipes.is_none_or(|p| self.outbound_closed || !p.outbound.check_readable())
+    }
+
+    /// Moves data both ways until nothing more can be done now.
+    pub(crate) fn drive(
+        &mut self,
+        mut pipes: Option<&mut EnginePipes>,
+    ) -> Result<Progress, EngineError> {
+        loop {
+            let mut progress = false;
+            if let Some(p) = pipes.as_deref_mut() {
+                progress |= self.deliver_stalled(p);
+            }
+            if let Some(info) = self.decode(pipes.as_deref_mut())? {
+                return Ok(Progress::Established(info));
+            }
+            if self.readable && self.stalled.is_none() && !self.eof {
+                progress |= self.read()?;
+            }
+            if self.conn.is_established()
+                && let Some(p) = pipes.as_deref_mut()
+            {
+                self.fill_transmit(p);
+            }
+            if self.writable && !self.conn.transmit().is_empty() {
+                progress |= self.write()?;
+            }
+            if self.outbound_closed && self.conn.transmit().is_empty() {
+                return Ok(Progress::Finished);
+            }
+            if self.eof && self.stalled.is_none() {
+                return Err(EngineError::Eof);
+            }
+            if !progress {
+                return Ok(Progress::Idle);
+            }
+        }
+    }
+
+    /// Hands the message that found the inbound pipe full to the pipe
+    /// again; returns whether it went.
+    fn deliver_stalled(&mut self, pipes: &mut EnginePipes) -> bool {
+        let Some(msg) = self.stalled.take() else {
+            return false;
+        };
+        match pipes.inbound.write(msg) {
+            Ok(()) | Err(WriteError::Closed(_)) => true,
+            Err(WriteError::Full(msg)) => {
+                self.stalled = Some(msg);
+                false
+            }
+        }
+    }
+
+    /// Decodes buffered input into the inbound pipe until the input runs
+    /// out or the pipe is full.
+    fn decode(
+        &mut self,
+        mut pipes: Option<&mut EnginePipes>,
+    ) -> Result<Option<PeerInfo>, EngineError> {
+        while self.stalled.is_none() {
+            let event = match self.conn.handle_input(&mut self.rbuf) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break,
+                Err(e) => {
+                    // Best effort: let the peer read our ERROR, if any.
+                    let _ = self.write();
+                    return Err(EngineError::Protocol(e));
+                }
+            };
+            match event {
+                Event::Established(info) => {
+                    if pipes.is_none() {
+                        return Ok(Some(info));
+                    }
+                }
+                Event::Message(msg) => {
+                    if let Some(p) = pipes.as_deref_mut()
+                        && let Err(WriteError::Full(msg)) = p.inbound.write(msg)
+                    {
+                        self.stalled = Some(msg);
+                    }
+                }
+                // Subscriptions and the like belong to later socket types;
+                // PING is answered by the core itself.
+                Event::Command(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// One read into the input buffer; returns whether bytes arrived.
+    fn read(&mut self) -> Result<bool, EngineError> {
+        let want = self.read_size.max(self.conn.read_hint().min(MAX_READ));
+        let start = self.rbuf.len();
+        self.rbuf.resize(start + want, 0);
+        let result = loop {
+            match self.stream.read(&mut self.rbuf[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match result {
+            Ok(0) => {
+                self.rbuf.truncate(start);
+                self.eof = true;
+                Ok(true)
+            }
+            Ok(n) => {
+                self.rbuf.truncate(start + n);
+                if n == want {
+                    self.read_size = (self.read_size * 2).min(MAX_READ);
+                } else if n < self.read_size / 4 {
+                    self.read_size = (self.read_size / 2).max(MIN_READ);
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.rbuf.truncate(start);
+                self.readable = false;
+                Ok(false)
+            }
+            Err(e) => {
+                self.rbuf.truncate(start);
+                Err(EngineError::Io(e))
+            }
+        }
+    }
+
+    /// Encodes queued outbound messages until the batch is full.
+    fn fill_transmit(&mut self, pipes: &mut EnginePipes) {
+        while !self.outbound_closed && self.conn.transmit().len() < WRITE_BATCH {
+            match pipes.outbound.read() {
+                pipe::Read::Message(msg) => self.conn.send(&msg),
+                pipe::Read::Empty => break,
+                pipe::Read::Closed => self.outbound_closed = true,
+            }
+        }
+    }
+
+    /// Writes as much of the transmit queue as the kernel takes; returns
+    /// whether anything was written.
+    fn write(&mut self) -> Result<bool, EngineError> {
+        let mut wrote = false;
+        while !self.conn.transmit().is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let n = self.conn.transmit().io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => return Err(EngineError::Io(io::ErrorKind::WriteZero.into())),
+                Ok(written) => {
+                    self.conn.transmit_mut().advance(written);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    break;
+                }
+                Err(e) => return Err(EngineError::Io(e)),
+            }
+        }
+        Ok(wrote)
+    }
+}

@@ -1,0 +1,315 @@
+//! The I/O thread: a hand-rolled mio event loop.
+//!
+//! One [`mio::Poll`], one [`mio::Waker`] for commands from user threads,
+//! a slab of entries (listeners and sessions) whose keys are the poll
+//! tokens, and a timer heap. Every readiness is drained to WouldBlock by
+//! the engine; commands are coalesced so a burst of posts costs one
+//! wake-up. No protocol logic lives here.
+//!
+//! Ownership: the thread owns every listener, stream and engine, and the
+//! engine ends of the pipes. Users reach it only through [`IoHandle::post`].
+
+mod session;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::engine::EnginePipes;
+use crate::options::Options;
+use crate::pipe::{PipeEvents, PipeId};
+use crate::socket::SocketShared;
+use session::{Listener, Session};
+
+const WAKER: Token = Token(usize::MAX);
+
+/// A request to an I/O thread.
+pub(crate) enum IoCmd {
+    /// Accept connections on a bound listener.
+    Listen {
+        listener: mio::net::TcpListener,
+        endpoint: String,
+        socket: Arc<SocketShared>,
+        options: Options,
+    },
+    /// Keep a connection to `addrs` (tried in turn) for these pipes.
+    Connect {
+        addrs: Vec<SocketAddr>,
+        endpoint: String,
+        socket: Arc<SocketShared>,
+        options: Options,
+        pipes: EnginePipes,
+    },
+    /// The socket was closed: stop its listeners, and let its sessions
+    /// flush for up to `linger`.
+    SocketClosed {
+        socket: u64,
+        linger: Option<Duration>,
+    },
+    /// A pipe of the session with this token has news.
+    PipeEvent(usize),
+    /// The context is shutting down: flush within each linger, then exit.
+    Shutdown,
+}
+
+struct Shared {
+    waker: Waker,
+    queue: Mutex<Vec<IoCmd>>,
+    woken: AtomicBool,
+}
+
+/// A cloneable handle to post commands to one I/O thread.
+#[derive(Clone)]
+pub(crate) struct IoHandle {
+    shared: Arc<Shared>,
+}
+
+impl IoHandle {
+    /// Queues a command and wakes the thread if it is not already awake.
+    pub(crate) fn post(&self, cmd: IoCmd) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cmd);
+        if !self.shared.woken.swap(true, Ordering::AcqRel)
+            && let Err(e) = self.shared.waker.wake()
+        {
+            log::error!("cannot wake I/O thread: {e}");
+        }
+    }
+}
+
+/// Routes a session's pipe notifications to its I/O thread.
+pub(crate) struct SessionEvents {
+    io: IoHandle,
+    token: usize,
+}
+
+impl PipeEvents for SessionEvents {
+    fn readable(&self, _id: PipeId) {
+        self.io.post(IoCmd::PipeEvent(self.token));
+    }
+
+    fn writable(&self, _id: PipeId) {
+        self.io.post(IoCmd::PipeEvent(self.token));
+    }
+}
+
+/// Starts an I/O thread.
+pub(crate) fn spawn(index: usize) -> std::io::Result<(IoHandle, JoinHandle<()>)> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let handle = IoHandle {
+        shared: Arc::new(Shared {
+            waker,
+            queue: Mutex::new(Vec::new()),
+            woken: AtomicBool::new(false),
+        }),
+    };
+    let mut thread = IoThread {
+        poll,
+        handle: handle.clone(),
+        entries: Slab::new(),
+        timers: BinaryHeap::new(),
+        shutting_down: false,
+    };
+    let join = std::thread::Builder::new()
+        .name(format!("brokerless-io-{index}"))
+        .spawn(move || thread.run())?;
+    Ok((handle, join))
+}
+
+/// What a timer is for; it fires only if the session's generation is
+/// still the one it was armed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Reconnect,
+    Handshake,
+    Linger,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Instant,
+    token: usize,
+    generation: u64,
+    kind: TimerKind,
+}
+
+enum Entry {
+    Listener(Listener),
+    Session(Session),
+}
+
+struct IoThread {
+    poll: Poll,
+    handle: IoHandle,
+    entries: Slab<Entry>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    shutting_down: bool,
+}
+
+impl IoThread {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut commands = Vec::new();
+        loop {
+            if self.shutting_down && self.entries.is_empty() {
+                log::debug!("I/O thread done");
+                return;
+            }
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse(t)| t.at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::error!("poll failed: {e}");
+                }
+                continue;
+            }
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    continue;
+                }
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+                self.on_ready(event.token().0, readable, writable);
+            }
+            // Commands are checked every turn: the waker's event may have
+            // been coalesced with others.
+            self.handle.shared.woken.store(false, Ordering::Release);
+            std::mem::swap(
+                &mut commands,
+                &mut *self
+                    .handle
+                    .shared
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            for cmd in commands.drain(..) {
+                self.on_command(cmd);
+            }
+            self.fire_timers();
+        }
+    }
+
+    fn on_command(&mut self, cmd: IoCmd) {
+        match cmd {
+            IoCmd::Listen {
+                listener,
+                endpoint,
+                socket,
+                options,
+            } => self.add_listener(listener, endpoint, socket, options),
+            IoCmd::Connect {
+                addrs,
+                endpoint,
+                socket,
+                options,
+                pipes,
+            } => {
+                let entry = self.entries.vacant_entry();
+                let token = entry.key();
+                let events = Arc::new(SessionEvents {
+                    io: self.handle.clone(),
+                    token,
+                });
+                pipes.outbound.set_events(events.clone());
+                pipes.inbound.set_events(events);
+                entry.insert(Entry::Session(Session::connecting(
+                    socket, options, addrs, endpoint, pipes,
+                )));
+                self.start_connect(token);
+            }
+            IoCmd::SocketClosed { socket, linger } => self.socket_closed(socket, linger),
+            IoCmd::PipeEvent(token) => self.drive(token),
+            IoCmd::Shutdown => self.shutdown(),
+        }
+    }
+
+    fn add_listener(
+        &mut self,
+        mut listener: mio::net::TcpListener,
+        endpoint: String,
+        socket: Arc<SocketShared>,
+        options: Options,
+    ) {
+        if self.shutting_down {
+            return;
+        }
+        let entry = self.entries.vacant_entry();
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut listener, Token(entry.key()), Interest::READABLE)
+        {
+            log::error!("cannot register listener {endpoint}: {e}");
+            return;
+        }
+        entry.insert(Entry::Listener(Listener {
+            listener,
+            endpoint,
+            socket,
+            options,
+        }));
+    }
+
+    fn arm(&mut self, token: usize, generation: u64, kind: TimerKind, after: Duration) {
+        self.timers.push(Reverse(Timer {
+            at: Instant::now() + after,
+            token,
+            generation,
+            kind,
+        }));
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse(t)) = self.timers.peek() {
+            if t.at > now {
+                break;
+            }
+            let Some(Reverse(t)) = self.timers.pop() else {
+                break;
+            };
+            self.on_timer(t);
+        }
+    }
+
+    fn socket_closed(&mut self, socket: u64, linger: Option<Duration>) {
+        let tokens: Vec<usize> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| match e {
+                Entry::Listener(l) => l.socket.id == socket,
+                Entry::Session(s) => s.socket.id == socket,
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for token in tokens {
+            self.begin_close(token, linger);
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let tokens: Vec<usize> = self.entries.iter().map(|(k, _)| k).collect();
+        for token in tokens {
+            let linger = match &self.entries[token] {
+                Entry::Listener(_) => None,
+                Entry::Session(s) => s.options.linger,
+            };
+            self.begin_close(token, linger);
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! Listeners and sessions, and the I/O thread's handling of them.
+//!
+//! A session is one peer slot of a socket. A *connecting* session is made
+//! by `connect`, owns its pipes for life and cycles
+//! `Idle -> Connecting -> Active -> Idle ...` (reconnecting after each
+//! loss). An *accepted* session is made by a listener, gets its pipes when
+//! the handshake completes, and ends with its connection. A closing
+//! session (socket closed, or context shut down) ends once everything
+//! queued was written, or when its linger runs out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Token};
+
+use super::{Entry, IoThread, SessionEvents, TimerKind};
+use crate::engine::{Engine, EngineError, EnginePipes, Progress};
+use crate::options::Options;
+use crate::pipe;
+use crate::socket::{Command, Peer, SocketShared};
+use crate::zmtp::{Config, PeerInfo};
+
+/// A bound endpoint accepting connections.
+pub(super) struct Listener {
+    pub listener: mio::net::TcpListener,
+    pub endpoint: String,
+    pub socket: Arc<SocketShared>,
+    pub options: Options,
+}
+
+/// How a session came to be.
+enum Origin {
+    /// Made by `connect`: reconnects, round-robin over the addresses.
+    Connect {
+        addrs: Vec<SocketAddr>,
+        next: usize,
+        endpoint: String,
+    },
+    /// Made by a listener for one accepted connection.
+    Accepted { peer: SocketAddr },
+}
+
+/// The connection state of a session.
+enum State {
+    /// No connection; a reconnect timer may be armed.
+    Idle,
+    /// A non-blocking connect is in progress.
+    Connecting(mio::net::TcpStream),
+    /// Connected; the engine runs the protocol.
+    Active(Box<Engine>),
+}
+
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Connecting(_) => "connecting",
+            State::Active(e) if e.is_established() => "active",
+            State::Active(_) => "handshaking",
+        }
+    }
+}
+
+/// One peer slot of a socket.
+pub(super) struct Session {
+    pub socket: Arc<SocketShared>,
+    pub options: Options,
+    origin: Origin,
+    pipes: Option<EnginePipes>,
+    state: State,
+    /// Bumped on every state change; timers of older generations are void.
+    generation: u64,
+    /// `Some` once closing: the deadline, or `None` inside to wait forever.
+    closing: Option<Option<Instant>>,
+}
+
+impl Session {
+    pub(super) fn connecting(
+        socket: Arc<SocketShared>,
+        options: Options,
+        addrs: Vec<SocketAddr>,
+        endpoint: String,
+        pipes: EnginePipes,
+    ) -> Session {
+        Session {
+            socket,
+            options,
+            origin: Origin::Connect {
+                addrs,
+                next: 0,
+                endpoint,
+            },
+            pipes: Some(pipes),
+            state: State::Idle,
+            generation: 0,
+            closing: None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.origin {
+            Origin::Connect { endpoint, .. } => format!("socket {} to {endpoint}", self.socket.id),
+            Origin::Accepted { peer } => format!("socket {} from {peer}", self.socket.id),
+        }
+    }
+
+    /// The one place state changes: bumps the generation and logs.
+    fn set_state(&mut self, state: State) -> State {
+        log::trace!(
+            "{}: {} -> {}",
+            self.describe(),
+            self.state.name(),
+            state.name()
+        );
+        self.generation += 1;
+        std::mem::replace(&mut self.state, state)
+    }
+
+    fn zmtp_config(&self) -> Config {
+        Config {
+            socket_type: self.socket.socket_type,
+            routing_id: self.options.routing_id.clone(),
+            max_msg_size: self.options.max_msg_size,
+        }
+    }
+
+    /// Whether a closing session has nothing left to send.
+    fn is_flushed(&mut self) -> bool {
+        match &mut self.state {
+            State::Active(engine) => engine.is_flushed(self.pipes.as_mut()),
+            _ => self
+                .pipes
+                .as_mut()
+                .is_none_or(|p| !p.outbound.check_readable()),
+        }
+    }
+}
+
+impl IoThread {
+    fn session(&mut self, token: usize) -> Option<&mut Session> {
+        match self.entries.get_mut(token) {
+            Some(Entry::Session(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Readiness from the poller.
+    pub(super) fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
+        match self.entries.get_mut(token) {
+            Some(Entry::Listener(_)) => self.accept(token),
+            Some(Entry::Session(s)) => match &mut s.state {
+                State::Connecting(_) => self.finish_connect(token),
+                State::Active(engine) => {
+                    engine.ready(readable, writable);
+                    self.drive(token);
+                }
+                State::Idle => {}
+            },
+            None => {}
+        }
+    }
+
+    fn accept(&mut self, token: usize) {
+        loop {
+            let Some(Entry::Listener(l)) = self.entries.get_mut(token) else {
+                return;
+            };
+            let (stream, peer) = match l.listener.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn!("accept on {} failed: {e}", l.endpoint);
+                    return;
+                }
+            };
+            if let Err(e) = stream.set_nodelay(true) {
+                log::debug!("TCP_NODELAY on connection from {peer}: {e}");
+            }
+            log::debug!("{}: accepted {peer}", l.endpoint);
+            let session = Session {
+                socket: l.socket.clone(),
+                options: l.options.clone(),
+                origin: Origin::Accepted { peer },
+                pipes: None,
+                state: State::Idle,
+                generation: 0,
+                closing: None,
+            };
+            let key = self.entries.insert(Entry::Session(session));
+            self.activate(key, stream);
+        }
+    }
+
+    /// Registers a connected stream and starts its engine.
+    fn activate(&mut self, token: usize, mut stream: mio::net::TcpStream) {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registry = self.poll.registry();
+        let registered = match self.entries.get(token) {
+            // A connecting stream is registered already.
+            Some(Entry::Session(s)) if matches!(s.origin, Origin::Connect { .. }) => {
+                registry.reregister(&mut stream, Token(token), interest)
+            }
+            _ => registry.register(&mut stream, Token(token), interest),
+        };
+        if let Err(e) = registered {
+            log::warn!("cannot register stream: {e}");
+            self.connection_lost(token);
+            return;
+        }
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let engine = Engine::new(stream, s.zmtp_config());
+        let handshake = s.options.handshake_interval;
+        s.set_state(State::Active(Box::new(engine)));
+        let generation = s.generation;
+        if let Some(after) = handshake {
+            self.arm(token, generation, TimerKind::Handshake, after);
+        }
+        self.drive(token);
+    }
+
+    /// Starts a non-blocking connect to the session's next address.
+    pub(super) fn start_connect(&mut self, token: usize) {
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let Origin::Connect { addrs, next, .. } = &mut s.origin else {
+            return;
+        };
+        let addr = addrs[*next % addrs.len()];
+        *next = next.wrapping_add(1);
+        match crate::transport::tcp::connect(addr) {
+            Ok(mut stream) => {
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                if let Err(e) = self
+                    .poll
+                    .registry()
+                    .register(&mut stream, Token(token), interest)
+                {
+                    log::warn!("cannot register connecting stream: {e}");
+                    self.connection_lost(token);
+                    return;
+                }
+                if let Some(s) = self.session(token) {
+                    s.set_state(State::Connecting(stream));
+                }
+            }
+            Err(e) => {
+                log::debug!("connect to {addr} failed at once: {e}");
+                self.connection_lost(token);
+            }
+        }
+    }
+
+    fn finish_connect(&mut self, token: usize) {
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let State::Connecting(stream) = &mut s.state else {
+            return;
+        };
+        // mio: a connect is done when the stream is writable and has a
+        // peer address; an error is reported by take_error.
+        let failed = match stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => return,
+                Err(e) => Some(e),
+            },
+        };
+        if let Some(e) = failed {
+            log::debug!("{}: connect failed: {e}", s.describe());
+            self.connection_lost(token);
+            return;
+        }
+        log::debug!("{}: connected", s.describe());
+        let State::Connecting(stream) = s.set_state(State::Idle) else {
+            return;
+        };
+        self.activate(token, stream);
+    }
+
+    /// Moves data for a session and acts on what its engine reports.
+    pub(super) fn drive(&mut self, token: usize) {
+        loop {
+            let Some(s) = self.session(token) else {
+                return;
+            };
+            let State::Active(engine) = &mut s.state else {
+                // Not connected: a closing session may be done now.
+                if s.closing.is_some() && s.is_flushed() {
+                    self.remove(token);
+                }
+                return;
+            };
+            match engine.drive(s.pipes.as_mut()) {
+                Ok(Progress::Idle) => {
+                    if s.closing.is_some() && s.is_flushed() {
+                        self.remove(token);
+                    }
+                    return;
+                }
+                Ok(Progress::Established(info)) => self.established(token, info),
+                Ok(Progress::Finished) => {
+                    log::debug!("{}: socket closed, output flushed", s.describe());
+                    self.remove(token);
+                    return;
+                }
+                Err(e) => {
+                    match &e {
+                        EngineError::Protocol(p) => {
+                            log::warn!("{}: closing connection: protocol error: {p}", s.describe())
+                        }
+                        other => log::debug!("{}: connection lost: {other}", s.describe()),
+                    }
+                    self.connection_lost(token);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The handshake of an accepted connection completed: make its pipes
+    /// and hand the socket its side.
+    fn established(&mut self, token: usize, info: PeerInfo) {
+        let io = self.handle.clone();
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        log::debug!(
+            "{}: handshake done with a {}",
+            s.describe(),
+            info.socket_type
+        );
+        s.generation += 1; // voids the handshake timer
+        if s.pipes.is_some() {
+            return;
+        }
+        let id = pipe::next_pipe_id();
+        let (out_w, out_r) = pipe::pipe(id, s.options.send_hwm);
+        let (in_w, in_r) = pipe::pipe(id, s.options.recv_hwm);
+        let events = Arc::new(SessionEvents { io, token });
+        out_r.set_events(events.clone());
+        in_w.set_events(events);
+        s.pipes = Some(EnginePipes {
+            outbound: out_r,
+            inbound: in_w,
+        });
+        s.socket.mailbox.post(Command::Attach(Peer {
+            id,
+            writer: out_w,
+            reader: in_r,
+            info: Some(info),
+        }));
+    }
+
+    /// The connection is gone (or never came): an accepted session ends,
+    /// a connecting one waits and tries again.
+    fn connection_lost(&mut self, token: usize) {
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let old = s.set_state(State::Idle);
+        let generation = s.generation;
+        let retry = s.options.reconnect_interval;
+        let accepted = matches!(s.origin, Origin::Accepted { .. });
+        let closing_done = s.closing.is_some() && s.is_flushed();
+        self.deregister(old);
+        if accepted || closing_done {
+            self.remove(token);
+        } else if let Some(after) = retry {
+            self.arm(token, generation, TimerKind::Reconnect, after);
+        }
+    }
+
+    fn deregister(&mut self, state: State) {
+        let registry = self.poll.registry();
+        let result = match state {
+            State::Idle => Ok(()),
+            State::Connecting(mut stream) => registry.deregister(&mut stream),
+            State::Active(mut engine) => registry.deregister(engine.stream_mut()),
+        };
+        if let Err(e) = result {
+            log::debug!("deregister: {e}");
+        }
+    }
+
+    /// Ends a session or listener; dropping its pipes tells the socket.
+    fn remove(&mut self, token: usize) {
+        match self.entries.try_remove(token) {
+            Some(Entry::Session(s)) => {
+                log::trace!("{}: removed", s.describe());
+                self.deregister(s.state);
+            }
+            Some(Entry::Listener(mut l)) => {
+                log::debug!("{}: listener closed", l.endpoint);
+                if let Err(e) = self.poll.registry().deregister(&mut l.listener) {
+                    log::debug!("deregister listener: {e}");
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Starts closing an entry: listeners go at once, sessions flush for
+    /// up to `linger`.
+    pub(super) fn begin_close(&mut self, token: usize, linger: Option<Duration>) {
+        let Some(s) = self.session(token) else {
+            self.remove(token);
+            return;
+        };
+        if s.closing.is_some() {
+            return;
+        }
+        if linger == Some(Duration::ZERO) {
+            self.remove(token);
+            return;
+        }
+        s.closing = Some(linger.map(|l| Instant::now() + l));
+        let generation = s.generation;
+        if let Some(after) = linger {
+            self.arm(token, generation, TimerKind::Linger, after);
+        }
+        self.drive(token);
+    }
+
+    pub(super) fn on_timer(&mut self, t: super::Timer) {
+        let Some(s) = self.session(t.token) else {
+            return;
+        };
+        match t.kind {
+            // Linger deadlines hold across state changes.
+            TimerKind::Linger => {
+                if s.closing.flatten().is_some_and(|d| d <= Instant::now()) {
+                    log::debug!("{}: linger expired, dropping output", s.describe());
+                    self.remove(t.token);
+                }
+            }
+            _ if t.generation != s.generation => {}
+            TimerKind::Reconnect => {
+                if matches!(s.state, State::Idle) {
+                    self.start_connect(t.token);
+                }
+            }
+            TimerKind::Handshake => {
+                if matches!(&s.state, State::Active(e) if !e.is_established()) {
+                    log::warn!(
+                        "{}: closing connection: {}",
+                        s.describe(),
+                        crate::ProtocolError::HandshakeTimeout
+                    );
+                    self.connection_lost(t.token);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Socket options and their libzmq defaults.
+//!
+//! Options are kept by the socket and copied into each bind or connect, so
+//! (as in libzmq) a change applies to connections made after it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// The options of one socket. Defaults are libzmq's.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// Outbound high-water mark per peer, in messages (0 = unlimited).
+    pub send_hwm: usize,
+    /// Inbound high-water mark per peer, in messages (0 = unlimited).
+    pub recv_hwm: usize,
+    /// How long pending output is kept after close (None = forever).
+    pub linger: Option<Duration>,
+    /// Largest inbound message accepted (None = unlimited).
+    pub max_msg_size: Option<u64>,
+    /// Pause before reconnecting (None = never reconnect).
+    pub reconnect_interval: Option<Duration>,
+    /// Time allowed for the ZMTP handshake (None = unlimited).
+    pub handshake_interval: Option<Duration>,
+    /// Identity sent to peers (REQ, DEALER, ROUTER).
+    pub routing_id: Bytes,
+    /// How long a blocking send may wait (None = forever).
+    pub send_timeout: Option<Duration>,
+    /// How long a blocking receive may wait (None = forever).
+    pub recv_timeout: Option<Duration>,
+    /// Listen backlog for bound TCP endpoints.
+    pub backlog: i32,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            send_hwm: 1000,
+            recv_hwm: 1000,
+            linger: None,
+            max_msg_size: None,
+            reconnect_interval: Some(Duration::from_millis(100)),
+            handshake_interval: Some(Duration::from_secs(30)),
+            routing_id: Bytes::new(),
+            send_timeout: None,
+            recv_timeout: None,
+            backlog: 100,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! A socket's mailbox: how pipes and I/O threads tell a socket that
+//! something changed, and how a blocked `send`/`recv` sleeps until then.
+//!
+//! Invariant: `signaled` is set under the lock by every post and cleared
+//! only by a waiter that returns, so a post that races with a caller
+//! deciding to sleep is never missed. The condition variable is notified
+//! only when someone is actually waiting (no syscall on the busy path),
+//! and `pending` lets the socket skip the lock when nothing was posted.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::pipe::{PipeEvents, PipeId, PipeReader, PipeWriter};
+use crate::zmtp::PeerInfo;
+
+/// A connected peer as the socket sees it: its two pipe ends.
+pub(crate) struct Peer {
+    /// The id shared by both pipes.
+    pub id: PipeId,
+    /// Messages to the peer.
+    pub writer: PipeWriter,
+    /// Messages from the peer.
+    pub reader: PipeReader,
+    /// What the peer said in its handshake (bound side only; a connecting
+    /// socket attaches its pipes before any handshake).
+    #[allow(dead_code)] // read by the routing socket types of later issues
+    pub info: Option<PeerInfo>,
+}
+
+/// A change the socket must process.
+pub(crate) enum Command {
+    /// A new peer completed its handshake (bound side).
+    Attach(Peer),
+    /// An inbound pipe has messages again, or its writer closed.
+    Readable(PipeId),
+    /// An outbound pipe has room again, or its reader closed.
+    Writable(PipeId),
+}
+
+struct Inner {
+    commands: Vec<Command>,
+    signaled: bool,
+    waiters: usize,
+    closed: bool,
+}
+
+/// The mailbox; shared by the socket, its pipes and the I/O thread.
+pub(crate) struct Mailbox {
+    inner: Mutex<Inner>,
+    cond: Condvar,
+    pending: AtomicBool,
+}
+
+impl Mailbox {
+    pub(crate) fn new() -> Mailbox {
+        Mailbox {
+            inner: Mutex::new(Inner {
+                commands: Vec::new(),
+                signaled: false,
+                waiters: 0,
+                closed: false,
+            }),
+            cond: Condvar::new(),
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a command and wakes a waiter. Commands posted after the
+    /// socket closed are dropped (with the pipes they carry).
+    pub(crate) fn post(&self, cmd: Command) {
+        let mut inner = self.lock();
+        if inner.closed {
+            return;
+        }
+        inner.commands.push(cmd);
+        self.signal_locked(inner);
+    }
+
+    /// Wakes every waiter without a command (context termination).
+    pub(crate) fn interrupt(&self) {
+        let inner = self.lock();
+        self.signal_locked(inner);
+    }
+
+    fn signal_locked(&self, mut inner: MutexGuard<'_, Inner>) {
+        inner.signaled = true;
+        self.pending.store(true, Ordering::Release);
+        let wake = inner.waiters > 0;
+        drop(inner);
+        if wake {
+            self.cond.notify_all();
+        }
+    }
+
+    /// Moves the queued commands into `out` (cheap when there are none).
+    pub(crate) fn take(&self, out: &mut Vec<Command>) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inner = self.lock();
+        self.pending.store(false, Ordering::Relaxed);
+        out.append(&mut inner.commands);
+    }
+
+    /// Sleeps until something is posted or `deadline` passes; returns
+    /// false on timeout.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut inner = self.lock();
+        inner.waiters += 1;
+        let mut ok = true;
+        while !inner.signaled {
+            match deadline {
+                None => inner = self.cond.wait(inner).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        ok = false;
+                        break;
+                    }
+                    inner = self
+                        .cond
+                        .wait_timeout(inner, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        inner.waiters -= 1;
+        if ok {
+            inner.signaled = false;
+        }
+        ok
+    }
+
+    /// Marks the socket closed: later posts are dropped, and so are the
+    /// commands still queued (closing the pipes they carry).
+    pub(crate) fn close(&self) {
+        let dropped = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            std::mem::take(&mut inner.commands)
+        };
+        drop(dropped);
+    }
+}
+
+impl PipeEvents for Mailbox {
+    fn readable(&self, id: PipeId) {
+        self.post(Command::Readable(id));
+    }
+
+    fn writable(&self, id: PipeId) {
+        self.post(Command::Writable(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn post_before_wait_is_not_lost() {
+        let mb = Mailbox::new();
+        mb.post(Command::Readable(7));
+        assert!(mb.wait(Some(Instant::now())));
+        let mut out = Vec::new();
+        mb.take(&mut out);
+        assert!(matches!(out.as_slice(), [Command::Readable(7)]));
+        assert!(!mb.wait(Some(Instant::now() + Duration::from_millis(10))));
+    }
+
+    #[test]
+    fn wakes_a_sleeping_waiter() {
+        let mb = Arc::new(Mailbox::new());
+        let mb2 = mb.clone();
+        let t = std::thread::spawn(move || mb2.wait(None));
+        // Whether the post lands before or after the wait starts, the
+        // waiter returns.
+        mb.post(Command::Writable(1));
+        assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn closed_mailbox_drops_posts() {
+        let mb = Mailbox::new();
+        mb.close();
+        mb.post(Command::Readable(1));
+        let mut out = Vec::new();
+        mb.take(&mut out);
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,316 @@
+//! [`Socket`]: the user's handle, and the per-type routing rules behind it.
+//!
+//! Ownership: the user thread owns the socket's side of every pipe (inside
+//! the [`Pattern`]); the I/O thread owns the engine side. They meet only in
+//! the pipes and the [`Mailbox`]. A blocking call never holds the state
+//! lock while it sleeps, so a socket can be shared between threads.
+
+mod mailbox;
+mod options;
+mod pull;
+mod push;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub(crate) use mailbox::{Command, Mailbox, Peer};
+
+use crate::context::ContextInner;
+use crate::io::{IoCmd, IoHandle};
+use crate::options::Options;
+use crate::pipe::{self, PipeId};
+use crate::transport::{Endpoint, tcp};
+use crate::{Error, Message, Result, SocketType};
+
+/// The routing rules of one socket type, over its peers' pipes.
+pub(crate) trait Pattern: Send {
+    /// A peer was connected (or, for a connecting socket, its queue was
+    /// created).
+    fn attach(&mut self, peer: Peer);
+    /// An inbound pipe reported data or closure.
+    fn readable(&mut self, id: PipeId);
+    /// An outbound pipe reported room or closure.
+    fn writable(&mut self, id: PipeId);
+    /// Sends a whole message, or hands it back when it must wait.
+    fn send(&mut self, msg: Message) -> Result<Result<(), Message>>;
+    /// Receives a whole message, or `None` when none is ready.
+    fn recv(&mut self) -> Result<Option<Message>>;
+}
+
+fn new_pattern(t: SocketType) -> Result<Box<dyn Pattern>> {
+    match t {
+        SocketType::Push => Ok(Box::new(push::Push::default())),
+        SocketType::Pull => Ok(Box::new(pull::Pull::default())),
+        other => Err(Error::NotSupported(format!(
+            "{other} sockets are not built yet"
+        ))),
+    }
+}
+
+static NEXT_SOCKET_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What the I/O thread knows of a socket.
+pub(crate) struct SocketShared {
+    /// Unique within the process.
+    pub id: u64,
+    /// The socket's type, announced in READY.
+    pub socket_type: SocketType,
+    /// Where new peers and pipe events go.
+    pub mailbox: Arc<Mailbox>,
+}
+
+struct State {
+    options: Options,
+    pattern: Box<dyn Pattern>,
+    last_endpoint: Option<String>,
+    commands: Vec<Command>,
+}
+
+/// A messaging socket of one [`SocketType`], made by
+/// [`Context::socket`](crate::Context::socket).
+///
+/// Bind or connect it to endpoints (`tcp://host:port`), then send and
+/// receive whole [`Message`]s. Calls take `&self`, and the socket is
+/// `Send + Sync`: one thread may block in [`recv`](Socket::recv) while
+/// another sends. Dropping the socket closes it; queued output is still
+/// flushed in the background for up to its [`linger`](Socket::set_linger).
+pub struct Socket {
+    ctx: Arc<ContextInner>,
+    io: IoHandle,
+    shared: Arc<SocketShared>,
+    state: Mutex<State>,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Socket> {
+        let pattern = new_pattern(socket_type)?;
+        let io = ctx.pick_io()?;
+        let shared = Arc::new(SocketShared {
+            id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
+            socket_type,
+            mailbox: Arc::new(Mailbox::new()),
+        });
+        ctx.register(&shared.mailbox);
+        Ok(Socket {
+            ctx,
+            io,
+            shared,
+            state: Mutex::new(State {
+                options: Options::default(),
+                pattern,
+                last_endpoint: None,
+                commands: Vec::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        if self.ctx.is_terminated() {
+            return Err(Error::Terminated);
+        }
+        Ok(self.state.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    /// Accepts connections on `endpoint`, such as `tcp://127.0.0.1:5555`,
+    /// `tcp://*:5555` (every interface), `tcp://[::1]:0` or
+    /// `tcp://127.0.0.1:*` (a port chosen by the system: read it back with
+    /// [`last_endpoint`](Socket::last_endpoint)).
+    ///
+    /// Errors: [`Error::InvalidEndpoint`] for a malformed address,
+    /// [`Error::Io`] when the address is in use or not local,
+    /// [`Error::NotSupported`] for a transport not built yet.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let mut st = self.lock()?;
+        match Endpoint::parse(endpoint)? {
+            Endpoint::Tcp(ep) => {
+                let (listener, resolved) = tcp::listen(&ep, st.options.backlog)?;
+                log::debug!("socket {} bound to {resolved}", self.shared.id);
+                self.io.post(IoCmd::Listen {
+                    listener,
+                    endpoint: resolved.clone(),
+                    socket: self.shared.clone(),
+                    options: st.options.clone(),
+                });
+                st.last_endpoint = Some(resolved);
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects to `endpoint` (`tcp://host:port`; host names are resolved
+    /// now). Returns at once: the connection is made in the background and
+    /// re-made after any loss every
+    /// [`reconnect_interval`](Socket::set_reconnect_interval). The queue
+    /// to this peer exists from now on, so messages sent before the peer
+    /// is up wait for it (up to the send high-water mark).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        let mut st = self.lock()?;
+        let addrs = match Endpoint::parse(endpoint)? {
+            Endpoint::Tcp(ep) => ep.connect_addrs()?,
+        };
+        let id = pipe::next_pipe_id();
+        let (out_w, out_r) = pipe::pipe(id, st.options.send_hwm);
+        let (in_w, in_r) = pipe::pipe(id, st.options.recv_hwm);
+        out_w.set_events(self.shared.mailbox.clone());
+        in_r.set_events(self.shared.mailbox.clone());
+        st.pattern.attach(Peer {
+            id,
+            writer: out_w,
+            reader: in_r,
+            info: None,
+        });
+        self.io.post(IoCmd::Connect {
+            addrs,
+            endpoint: endpoint.to_string(),
+            socket: self.shared.clone(),
+            options: st.options.clone(),
+            pipes: crate::engine::EnginePipes {
+                outbound: out_r,
+                inbound: in_w,
+            },
+        });
+        st.last_endpoint = Some(endpoint.to_string());
+        Ok(())
+    }
+
+    /// The endpoint of the last successful bind or connect, with a
+    /// wildcard port or address resolved (`tcp://127.0.0.1:41234`).
+    pub fn last_endpoint(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last_endpoint
+            .clone()
+    }
+
+    fn process_commands(&self, st: &mut State) {
+        let mut cmds = std::mem::take(&mut st.commands);
+        self.shared.mailbox.take(&mut cmds);
+        for cmd in cmds.drain(..) {
+            match cmd {
+                Command::Attach(peer) => {
+                    peer.writer.set_events(self.shared.mailbox.clone());
+                    peer.reader.set_events(self.shared.mailbox.clone());
+                    st.pattern.attach(peer);
+                }
+                Command::Readable(id) => st.pattern.readable(id),
+                Command::Writable(id) => st.pattern.writable(id),
+            }
+        }
+        st.commands = cmds;
+    }
+
+    /// Runs `attempt` until it yields, sleeping on the mailbox in between.
+    /// `timeout` None blocks forever, `Some(ZERO)` never blocks.
+    fn blocking<T>(
+        &self,
+        timeout: impl Fn(&Options) -> Option<Duration>,
+        mut attempt: impl FnMut(&mut State) -> Result<Option<T>>,
+    ) -> Result<T> {
+        let mut deadline: Option<Option<Instant>> = None;
+        loop {
+            {
+                let mut st = self.lock()?;
+                self.process_commands(&mut st);
+                if let Some(v) = attempt(&mut st)? {
+                    return Ok(v);
+                }
+                let d = *deadline
+                    .get_or_insert_with(|| timeout(&st.options).map(|t| Instant::now() + t));
+                if d.is_some_and(|d| d <= Instant::now()) {
+                    return Err(if timeout(&st.options) == Some(Duration::ZERO) {
+                        Error::WouldBlock
+                    } else {
+                        Error::Timeout
+                    });
+                }
+            }
+            self.shared.mailbox.wait(deadline.flatten());
+        }
+    }
+
+    fn send_with(
+        &self,
+        msg: Message,
+        timeout: impl Fn(&Options) -> Option<Duration>,
+    ) -> Result<()> {
+        if msg.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut pending = Some(msg);
+        self.blocking(timeout, |st| {
+            let Some(msg) = pending.take() else {
+                return Ok(Some(()));
+            };
+            match st.pattern.send(msg)? {
+                Ok(()) => Ok(Some(())),
+                Err(back) => {
+                    pending = Some(back);
+                    Ok(None)
+                }
+            }
+        })
+    }
+
+    /// Sends a whole message, blocking while the socket type's rules say
+    /// it must wait (PUSH: every peer at its high-water mark, or no peer),
+    /// up to the [`send_timeout`](Socket::set_send_timeout)
+    /// ([`Error::Timeout`]).
+    pub fn send(&self, msg: impl Into<Message>) -> Result<()> {
+        self.send_with(msg.into(), |o| o.send_timeout)
+    }
+
+    /// Sends a whole message if that can be done at once, else returns
+    /// [`Error::WouldBlock`] (the message is dropped; cloning a
+    /// [`Message`] to keep it is cheap).
+    pub fn try_send(&self, msg: impl Into<Message>) -> Result<()> {
+        self.send_with(msg.into(), |_| Some(Duration::ZERO))
+    }
+
+    /// Receives a whole message, blocking until one arrives or the
+    /// [`recv_timeout`](Socket::set_recv_timeout) passes
+    /// ([`Error::Timeout`]).
+    pub fn recv(&self) -> Result<Message> {
+        self.blocking(|o| o.recv_timeout, |st| st.pattern.recv())
+    }
+
+    /// Receives a whole message if one is ready, else returns
+    /// [`Error::WouldBlock`].
+    pub fn try_recv(&self) -> Result<Message> {
+        self.blocking(|_| Some(Duration::ZERO), |st| st.pattern.recv())
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.shared.mailbox.close();
+        let (linger, pattern) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let pattern = std::mem::replace(&mut st.pattern, Box::new(push::Push::default()));
+            (st.options.linger, pattern)
+        };
+        // Tell the I/O thread first, so that it knows the linger before
+        // the closing pipes wake the engines.
+        self.io.post(IoCmd::SocketClosed {
+            socket: self.shared.id,
+            linger,
+        });
+        drop(pattern);
+        self.ctx.unregister(&self.shared.mailbox);
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.shared.socket_type)
+            .field("id", &self.shared.id)
+            .finish()
+    }
+}

@@ -1,0 +1,135 @@
+//! Typed option setters and getters on [`Socket`]. As in libzmq, options
+//! that shape connections (high-water marks, routing id, reconnect and
+//! handshake intervals, maximum message size) apply to binds and connects
+//! made after they are set.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::Socket;
+use crate::options::Options;
+use crate::{Error, Result};
+
+impl Socket {
+    fn set(&self, f: impl FnOnce(&mut Options)) -> Result<()> {
+        let mut st = self.lock()?;
+        f(&mut st.options);
+        Ok(())
+    }
+
+    fn get<T>(&self, f: impl FnOnce(&Options) -> T) -> T {
+        f(&self.state.lock().unwrap_or_else(|e| e.into_inner()).options)
+    }
+
+    /// Sets the outbound high-water mark: how many messages may be queued
+    /// for each peer (0 = unlimited; default 1000). What happens at the
+    /// mark depends on the socket type (PUSH blocks).
+    pub fn set_send_hwm(&self, hwm: usize) -> Result<()> {
+        self.set(|o| o.send_hwm = hwm)
+    }
+
+    /// The outbound high-water mark.
+    pub fn send_hwm(&self) -> usize {
+        self.get(|o| o.send_hwm)
+    }
+
+    /// Sets the inbound high-water mark per peer (0 = unlimited; default
+    /// 1000). When a peer's inbound queue is full the socket stops reading
+    /// from that connection, so TCP pushes back on the sender; nothing is
+    /// dropped.
+    pub fn set_recv_hwm(&self, hwm: usize) -> Result<()> {
+        self.set(|o| o.recv_hwm = hwm)
+    }
+
+    /// The inbound high-water mark.
+    pub fn recv_hwm(&self) -> usize {
+        self.get(|o| o.recv_hwm)
+    }
+
+    /// Sets how long messages still queued when the socket is closed (or
+    /// the context shut down) keep being sent: `None` waits forever (the
+    /// default, as libzmq), `Some(Duration::ZERO)` drops them at once.
+    pub fn set_linger(&self, linger: Option<Duration>) -> Result<()> {
+        self.set(|o| o.linger = linger)
+    }
+
+    /// The linger period.
+    pub fn linger(&self) -> Option<Duration> {
+        self.get(|o| o.linger)
+    }
+
+    /// Sets the largest inbound message, in bytes summed over its frames
+    /// (`None` = unlimited, the default). A peer sending more is
+    /// disconnected before anything is allocated for it.
+    pub fn set_max_msg_size(&self, max: Option<u64>) -> Result<()> {
+        self.set(|o| o.max_msg_size = max)
+    }
+
+    /// The largest inbound message.
+    pub fn max_msg_size(&self) -> Option<u64> {
+        self.get(|o| o.max_msg_size)
+    }
+
+    /// Sets the pause before a lost or failed connection is retried
+    /// (default 100 ms; `None` never reconnects).
+    pub fn set_reconnect_interval(&self, interval: Option<Duration>) -> Result<()> {
+        self.set(|o| o.reconnect_interval = interval)
+    }
+
+    /// The reconnect interval.
+    pub fn reconnect_interval(&self) -> Option<Duration> {
+        self.get(|o| o.reconnect_interval)
+    }
+
+    /// Sets how long a new connection may take to complete the ZMTP
+    /// handshake before it is dropped (default 30 s; `None` = no limit).
+    pub fn set_handshake_interval(&self, interval: Option<Duration>) -> Result<()> {
+        self.set(|o| o.handshake_interval = interval)
+    }
+
+    /// The handshake interval.
+    pub fn handshake_interval(&self) -> Option<Duration> {
+        self.get(|o| o.handshake_interval)
+    }
+
+    /// Sets the routing id (ZMTP `Identity`) announced to peers by the
+    /// types that send one (REQ, DEALER, ROUTER): 1 to 255 bytes, not
+    /// starting with a zero byte (reserved, as in libzmq).
+    pub fn set_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
+        let id = id.into();
+        if id.is_empty() || id.len() > 255 || id[0] == 0 {
+            return Err(Error::InvalidArgument(
+                "a routing id is 1 to 255 bytes and does not start with 0".into(),
+            ));
+        }
+        self.set(|o| o.routing_id = id)
+    }
+
+    /// The routing id (empty if none was set).
+    pub fn routing_id(&self) -> Bytes {
+        self.get(|o| o.routing_id.clone())
+    }
+
+    /// Sets how long [`send`](Socket::send) may block (`None` = forever,
+    /// the default); past it, `send` returns [`Error::Timeout`].
+    pub fn set_send_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.set(|o| o.send_timeout = timeout)
+    }
+
+    /// The send timeout.
+    pub fn send_timeout(&self) -> Option<Duration> {
+        self.get(|o| o.send_timeout)
+    }
+
+    /// Sets how long [`recv`](Socket::recv) may block (`None` = forever,
+    /// the default); past it, `recv` returns [`Error::Timeout`].
+    pub fn set_recv_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.set(|o| o.recv_timeout = timeout)
+    }
+
+    /// The receive timeout.
+    pub fn recv_timeout(&self) -> Option<Duration> {
+        self.get(|o| o.recv_timeout)
+    }
+}

@@ -1,0 +1,35 @@
+//! PUSH (RFC 30): round-robin to the connected pullers; blocks when every
+//! peer is at its high-water mark or there is no peer. Never receives.
+
+use super::{Pattern, Peer};
+use crate::pipe::PipeId;
+use crate::routing::lb::LoadBalancer;
+use crate::{Error, Message, Result};
+
+/// The PUSH routing rules.
+#[derive(Default)]
+pub(crate) struct Push {
+    lb: LoadBalancer,
+}
+
+impl Pattern for Push {
+    fn attach(&mut self, peer: Peer) {
+        // Dropping the inbound end tells the engine to discard anything a
+        // (misbehaving) peer sends.
+        self.lb.attach(peer.writer);
+    }
+
+    fn readable(&mut self, _id: PipeId) {}
+
+    fn writable(&mut self, id: PipeId) {
+        self.lb.activated(id);
+    }
+
+    fn send(&mut self, msg: Message) -> Result<Result<(), Message>> {
+        Ok(self.lb.send(msg))
+    }
+
+    fn recv(&mut self) -> Result<Option<Message>> {
+        Err(Error::NotSupported("PUSH sockets cannot receive".into()))
+    }
+}
