@@ -58,3 +58,8 @@ pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
 pub use socket::Socket;
 pub use socket_type::SocketType;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -141,7 +141,10 @@ fn many_messages_both_ways() {
         push
     });
     for i in 0..N {
-        assert_eq!(zpull.recv().unwrap(), vec![(i as u32).to_be_bytes().to_vec()]);
+        assert_eq!(
+            zpull.recv().unwrap(),
+            vec![(i as u32).to_be_bytes().to_vec()]
+        );
     }
     drop(sender.join().unwrap());
 }

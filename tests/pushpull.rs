@@ -1,0 +1,375 @@
+//! PUSH/PULL over real TCP sockets on loopback (RFC 30 and libzmq's
+//! test_spec_pushpull, test_hwm, test_timeo, test_last_endpoint).
+
+use std::time::{Duration, Instant};
+
+use brokerless::{Context, Error, Message, Socket, SocketType};
+use bytes::Bytes;
+
+const LONG: Option<Duration> = Some(Duration::from_secs(20));
+
+fn pull_bound(ctx: &Context, endpoint: &str) -> (Socket, String) {
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_recv_timeout(LONG).unwrap();
+    pull.bind(endpoint).unwrap();
+    let ep = pull.last_endpoint().unwrap();
+    (pull, ep)
+}
+
+fn push_to(ctx: &Context, endpoint: &str) -> Socket {
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_send_timeout(LONG).unwrap();
+    push.connect(endpoint).unwrap();
+    push
+}
+
+fn text(m: &Message) -> String {
+    String::from_utf8(m[0].to_vec()).unwrap()
+}
+
+/// A loopback port with nothing listening on it (reserved and released
+/// by a plain std listener, which closes synchronously).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn single_message_both_ways_of_binding() {
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    assert!(ep.starts_with("tcp://127.0.0.1:") && !ep.ends_with(":0"));
+    let push = push_to(&ctx, &ep);
+    push.send("hello").unwrap();
+    assert_eq!(&pull.recv().unwrap()[0], b"hello");
+
+    // And the other way round: PUSH binds, PULL connects.
+    let push2 = ctx.socket(SocketType::Push).unwrap();
+    push2.set_send_timeout(LONG).unwrap();
+    push2.bind("tcp://127.0.0.1:0").unwrap();
+    let pull2 = ctx.socket(SocketType::Pull).unwrap();
+    pull2.set_recv_timeout(LONG).unwrap();
+    pull2.connect(&push2.last_endpoint().unwrap()).unwrap();
+    push2.send("back").unwrap();
+    assert_eq!(&pull2.recv().unwrap()[0], b"back");
+}
+
+#[test]
+fn multipart_with_empty_and_large_frames() {
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let push = push_to(&ctx, &ep);
+    let big = Bytes::from((0..1 << 20).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let msgs: Vec<Message> = vec![
+        Message::from(""),
+        Message::from(vec![Bytes::new(), Bytes::from_static(b"x"), Bytes::new()]),
+        Message::from(vec![Bytes::from_static(b"head"), big.clone()]),
+        Message::from(vec![
+            Bytes::from(vec![7u8; 256]),
+            Bytes::from(vec![8u8; 255]),
+        ]),
+        big.clone().into(),
+    ];
+    for m in &msgs {
+        push.send(m.clone()).unwrap();
+    }
+    for m in &msgs {
+        assert_eq!(&pull.recv().unwrap(), m);
+    }
+}
+
+#[test]
+fn wildcard_bind_reports_all_interfaces_and_accepts_loopback() {
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://*:*");
+    assert!(ep.starts_with("tcp://0.0.0.0:"), "{ep}");
+    let port = ep.rsplit(':').next().unwrap();
+    let push = push_to(&ctx, &format!("tcp://localhost:{port}"));
+    push.send("via name").unwrap();
+    assert_eq!(&pull.recv().unwrap()[0], b"via name");
+}
+
+#[test]
+fn ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    }
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://[::1]:*");
+    assert!(ep.starts_with("tcp://[::1]:"), "{ep}");
+    let push = push_to(&ctx, &ep);
+    push.send("six").unwrap();
+    assert_eq!(&pull.recv().unwrap()[0], b"six");
+}
+
+#[test]
+fn bad_endpoints_are_refused_clearly() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Push).unwrap();
+    assert!(matches!(
+        s.bind("tcp://127.0.0.1"),
+        Err(Error::InvalidEndpoint(_))
+    ));
+    assert!(matches!(
+        s.connect("tcp://*:5"),
+        Err(Error::InvalidEndpoint(_))
+    ));
+    assert!(matches!(s.bind("nope://x"), Err(Error::InvalidEndpoint(_))));
+    assert!(matches!(s.bind("inproc://x"), Err(Error::NotSupported(_))));
+    let (_pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let other = ctx.socket(SocketType::Pull).unwrap();
+    assert!(matches!(other.bind(&ep), Err(Error::Io(_))));
+    assert!(matches!(
+        ctx.socket(SocketType::Bus),
+        Err(Error::NotSupported(_))
+    ));
+}
+
+#[test]
+fn round_robin_across_three_pulls() {
+    let ctx = Context::new();
+    let pulls: Vec<(Socket, String)> = (0..3)
+        .map(|_| pull_bound(&ctx, "tcp://127.0.0.1:*"))
+        .collect();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    for (_, ep) in &pulls {
+        push.connect(ep).unwrap();
+    }
+    for i in 0..300 {
+        push.send(i.to_string()).unwrap();
+    }
+    for (k, (pull, _)) in pulls.iter().enumerate() {
+        for j in 0..100 {
+            assert_eq!(text(&pull.recv().unwrap()), (j * 3 + k).to_string());
+        }
+        assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+    }
+}
+
+#[test]
+fn fair_queue_from_three_pushes() {
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let pushes: Vec<Socket> = (0..3).map(|_| push_to(&ctx, &ep)).collect();
+    for (k, push) in pushes.iter().enumerate() {
+        for j in 0..100 {
+            push.send(format!("{k}:{j}")).unwrap();
+        }
+    }
+    let mut next = [0usize; 3];
+    for _ in 0..300 {
+        let m = text(&pull.recv().unwrap());
+        let (k, j) = m.split_once(':').unwrap();
+        let k: usize = k.parse().unwrap();
+        assert_eq!(
+            j.parse::<usize>().unwrap(),
+            next[k],
+            "order from pusher {k}"
+        );
+        next[k] += 1;
+    }
+    assert_eq!(next, [100, 100, 100]);
+}
+
+#[test]
+fn hwm_blocks_with_exact_counts() {
+    let ctx = Context::new();
+    let port = free_port();
+    // Nobody listens: the queue created by connect holds exactly the HWM.
+    for hwm in [1usize, 5, 1000] {
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_linger(Some(Duration::ZERO)).unwrap();
+        push.set_send_hwm(hwm).unwrap();
+        push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        for i in 0..hwm {
+            push.try_send(i.to_string()).unwrap();
+        }
+        assert!(matches!(push.try_send("over"), Err(Error::WouldBlock)));
+    }
+    // A bound PUSH with no peer has nowhere to queue at all.
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    assert!(matches!(push.try_send("x"), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn blocked_send_resumes_when_the_reader_drains() {
+    let ctx = Context::new();
+    let port = free_port();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_send_hwm(10).unwrap();
+    push.set_send_timeout(LONG).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let sender = std::thread::spawn(move || {
+        for i in 0..500 {
+            push.send(i.to_string()).unwrap();
+        }
+        push
+    });
+    let (pull, _) = pull_bound(&ctx, &format!("tcp://127.0.0.1:{port}"));
+    for i in 0..500 {
+        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+    }
+    drop(sender.join().unwrap());
+}
+
+#[test]
+fn send_and_recv_timeouts() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    push.set_send_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let t = Instant::now();
+    assert!(matches!(push.send("x"), Err(Error::Timeout)));
+    assert!(t.elapsed() >= Duration::from_millis(100));
+
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_recv_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let t = Instant::now();
+    assert!(matches!(pull.recv(), Err(Error::Timeout)));
+    assert!(t.elapsed() >= Duration::from_millis(100));
+    assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn wrong_direction_and_empty_messages_are_errors() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    assert!(matches!(push.recv(), Err(Error::NotSupported(_))));
+    assert!(matches!(pull.send("x"), Err(Error::NotSupported(_))));
+    assert!(matches!(
+        push.send(Message::new()),
+        Err(Error::EmptyMessage)
+    ));
+}
+
+#[test]
+fn connect_before_bind() {
+    let ctx = Context::new();
+    let port = free_port();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let push = push_to(&ctx, &ep);
+    for i in 0..10 {
+        push.send(i.to_string()).unwrap();
+    }
+    let (pull, _) = pull_bound(&ctx, &ep);
+    for i in 0..10 {
+        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+    }
+}
+
+#[test]
+fn pull_restart_keeps_the_push_queue() {
+    let push_ctx = Context::new();
+    let port = free_port();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let push = push_to(&push_ctx, &ep);
+    {
+        let ctx = Context::new();
+        let (pull, _) = pull_bound(&ctx, &ep);
+        push.send("before").unwrap();
+        assert_eq!(&pull.recv().unwrap()[0], b"before");
+        // Dropping the context closes the listener and the connection
+        // before it returns.
+    }
+    for i in 0..50 {
+        push.send(i.to_string()).unwrap();
+    }
+    let ctx = Context::new();
+    let (pull, _) = pull_bound(&ctx, &ep);
+    for i in 0..50 {
+        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+    }
+}
+
+#[test]
+fn context_drop_flushes_pending_output() {
+    let pull_ctx = Context::new();
+    let (pull, ep) = pull_bound(&pull_ctx, "tcp://127.0.0.1:*");
+    {
+        let ctx = Context::new();
+        let push = push_to(&ctx, &ep);
+        for i in 0..1000 {
+            push.send(i.to_string()).unwrap();
+        }
+        // Default linger is infinite: dropping the socket and then the
+        // context returns only once everything was written.
+    }
+    for i in 0..1000 {
+        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+    }
+}
+
+#[test]
+fn zero_linger_drops_pending_output_at_once() {
+    let port = free_port();
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::ZERO)).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    push.send("never delivered").unwrap();
+    let t = Instant::now();
+    drop(push);
+    drop(ctx);
+    assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn finite_linger_gives_up() {
+    let port = free_port();
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::from_millis(200))).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    push.send("never delivered").unwrap();
+    let t = Instant::now();
+    drop(push);
+    drop(ctx);
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+}
+
+#[test]
+fn shutdown_wakes_blocked_calls_with_terminated() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let receiver = std::thread::spawn(move || pull.recv().map(|_| ()));
+    let sender = std::thread::spawn(move || push.send("x"));
+    // The threads may or may not be asleep yet: either way they must end.
+    ctx.shutdown();
+    assert!(matches!(receiver.join().unwrap(), Err(Error::Terminated)));
+    assert!(matches!(sender.join().unwrap(), Err(Error::Terminated)));
+    assert!(matches!(
+        ctx.socket(SocketType::Pull),
+        Err(Error::Terminated)
+    ));
+}
+
+#[test]
+fn many_messages_in_both_directions_of_binding() {
+    let ctx = Context::builder().io_threads(2).build().unwrap();
+    assert_eq!(ctx.io_threads(), 2);
+    let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let push = push_to(&ctx, &ep);
+    const N: usize = 200_000;
+    let sender = std::thread::spawn(move || {
+        for i in 0..N {
+            push.send(Bytes::from((i as u32).to_be_bytes().to_vec()))
+                .unwrap();
+        }
+        push
+    });
+    for i in 0..N {
+        let m = pull.recv().unwrap();
+        assert_eq!(&m[0], &(i as u32).to_be_bytes());
+    }
+    drop(sender.join().unwrap());
+}
