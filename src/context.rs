@@ -172,9 +172,22 @@ impl ContextBuilder {
         let mut io = Vec::new();
         let mut threads = Vec::new();
         for i in 0..self.io_threads {
-            let (handle, join) = io::spawn(i)?;
-            io.push(handle);
-            threads.push(join);
+            match io::spawn(i) {
+                Ok((handle, join)) => {
+                    io.push(handle);
+                    threads.push(join);
+                }
+                Err(e) => {
+                    // Stop the threads already started.
+                    for handle in &io {
+                        handle.post(IoCmd::Shutdown);
+                    }
+                    for join in threads {
+                        let _ = join.join();
+                    }
+                    return Err(e.into());
+                }
+            }
         }
         Ok(Context {
             handle: Arc::new(Handle {

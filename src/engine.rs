@@ -65,7 +65,7 @@ pub(crate) enum Progress {
     /// Nothing more can be done until the next readiness or pipe event.
     Idle,
     /// The handshake completed; the caller attaches pipes if it has none
-    /// yet and drives again.
+    /// yet, and drives again.
     Established(PeerInfo),
     /// The socket let go of this peer and everything queued was written.
     Finished,
@@ -192,11 +192,7 @@ impl Engine {
                 }
             };
             match event {
-                Event::Established(info) => {
-                    if pipes.is_none() {
-                        return Ok(Some(info));
-                    }
-                }
+                Event::Established(info) => return Ok(Some(info)),
                 Event::Message(msg) => {
                     if let Some(p) = pipes.as_deref_mut()
                         && let Err(WriteError::Full(msg)) = p.inbound.write(msg)

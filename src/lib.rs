@@ -56,7 +56,7 @@ pub mod zmtp;
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
-pub use socket::Socket;
+pub use socket::{Monitor, MonitorEvent, Socket};
 pub use socket_type::SocketType;
 
 /// The README's examples, compiled and run as doctests.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use brokerless::{Context, Error, Message, Socket, SocketType};
+use brokerless::{Context, Error, Message, Monitor, MonitorEvent, Socket, SocketType};
 use bytes::Bytes;
 
 const LONG: Option<Duration> = Some(Duration::from_secs(20));
@@ -21,6 +21,19 @@ fn push_to(ctx: &Context, endpoint: &str) -> Socket {
     push.set_send_timeout(LONG).unwrap();
     push.connect(endpoint).unwrap();
     push
+}
+
+/// The next event `pred` accepts, skipping others (20 s at most).
+fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match monitor.recv_timeout(left) {
+            Ok(ev) if pred(&ev) => return ev,
+            Ok(_) => {}
+            Err(e) => panic!("event not seen: {e}"),
+        }
+    }
 }
 
 fn text(m: &Message) -> String {
@@ -268,14 +281,16 @@ fn pull_restart_keeps_the_push_queue() {
     let port = free_port();
     let ep = format!("tcp://127.0.0.1:{port}");
     let push = push_to(&push_ctx, &ep);
+    let monitor = push.monitor().unwrap();
     {
         let ctx = Context::new();
         let (pull, _) = pull_bound(&ctx, &ep);
         push.send("before").unwrap();
         assert_eq!(&pull.recv().unwrap()[0], b"before");
-        // Dropping the context closes the listener and the connection
-        // before it returns.
     }
+    // Only once the PUSH has seen the loss is nothing in flight: a message
+    // written into a connection that is dying may die with it.
+    wait_for(&monitor, |e| matches!(e, MonitorEvent::Disconnected { .. }));
     for i in 0..50 {
         push.send(i.to_string()).unwrap();
     }
@@ -372,4 +387,96 @@ fn many_messages_in_both_directions_of_binding() {
         assert_eq!(&m[0], &(i as u32).to_be_bytes());
     }
     drop(sender.join().unwrap());
+}
+
+#[test]
+fn a_full_pull_pushes_back_and_drops_nothing() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_recv_hwm(10).unwrap();
+    pull.set_recv_timeout(LONG).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_send_hwm(10).unwrap();
+    push.connect(&pull.last_endpoint().unwrap()).unwrap();
+    // Nobody reads: the PULL's queue fills, it stops reading, the kernel
+    // buffers fill, and the PUSH's own queue fills. Then send times out.
+    push.set_send_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let payload = Bytes::from(vec![0u8; 16 * 1024]);
+    let mut sent = 0usize;
+    loop {
+        let mut m = Message::from(sent.to_string());
+        m.push(payload.clone());
+        match push.send(m) {
+            Ok(()) => sent += 1,
+            Err(Error::Timeout) => break,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(sent < 1_000_000, "no back-pressure");
+    }
+    assert!(sent >= 20, "both queues hold their HWM: {sent}");
+    for i in 0..sent {
+        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+    }
+    assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn monitor_reports_the_life_of_connections_in_order() {
+    let ctx = Context::new();
+    let port = free_port();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let push = ctx.socket(SocketType::Push).unwrap();
+    let pm = push.monitor().unwrap();
+    push.connect(&ep).unwrap();
+    // Nothing listens yet: the connect fails and is retried.
+    assert!(matches!(
+        wait_for(&pm, |_| true),
+        MonitorEvent::ConnectRetried { endpoint, interval } if endpoint == ep && interval == Duration::from_millis(100)
+    ));
+
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    let lm = pull.monitor().unwrap();
+    pull.bind(&ep).unwrap();
+    assert_eq!(
+        wait_for(&lm, |_| true),
+        MonitorEvent::Listening {
+            endpoint: ep.clone()
+        }
+    );
+    let peer = match wait_for(&lm, |_| true) {
+        MonitorEvent::Accepted { endpoint, peer } if endpoint == ep => peer,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        wait_for(&lm, |_| true),
+        MonitorEvent::HandshakeSucceeded {
+            endpoint: ep.clone(),
+            peer
+        }
+    );
+    let e = wait_for(&pm, |e| !matches!(e, MonitorEvent::ConnectRetried { .. }));
+    assert!(
+        matches!(e, MonitorEvent::Connected { ref endpoint, .. } if *endpoint == ep),
+        "{e:?}"
+    );
+    assert!(matches!(
+        wait_for(&pm, |_| true),
+        MonitorEvent::HandshakeSucceeded { .. }
+    ));
+
+    drop(push);
+    assert!(matches!(
+        wait_for(&lm, |_| true),
+        MonitorEvent::Disconnected { error: None, .. }
+    ));
+    let lm2 = pull.monitor().unwrap();
+    drop(pull);
+    assert_eq!(
+        wait_for(&lm2, |_| true),
+        MonitorEvent::Closed { endpoint: ep }
+    );
+    assert_eq!(lm.dropped(), 0);
+    assert!(matches!(lm.try_recv(), Err(Error::WouldBlock)));
 }

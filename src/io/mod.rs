@@ -131,6 +131,9 @@ pub(crate) fn spawn(index: usize) -> std::io::Result<(IoHandle, JoinHandle<()>)>
 /// still the one it was armed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// Retry accepting after an error such as running out of descriptors
+    /// (readiness is edge-triggered, so no new event would come).
+    Accept,
     Reconnect,
     Handshake,
     Linger,
@@ -256,6 +259,9 @@ impl IoThread {
             log::error!("cannot register listener {endpoint}: {e}");
             return;
         }
+        socket.emit(|| crate::MonitorEvent::Listening {
+            endpoint: endpoint.clone(),
+        });
         entry.insert(Entry::Listener(Listener {
             listener,
             endpoint,

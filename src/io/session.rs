@@ -15,11 +15,15 @@ use std::time::{Duration, Instant};
 use mio::{Interest, Token};
 
 use super::{Entry, IoThread, SessionEvents, TimerKind};
+use crate::ProtocolError;
 use crate::engine::{Engine, EngineError, EnginePipes, Progress};
 use crate::options::Options;
 use crate::pipe;
-use crate::socket::{Command, Peer, SocketShared};
+use crate::socket::{Command, MonitorEvent, Peer, SocketShared};
 use crate::zmtp::{Config, PeerInfo};
+
+/// Pause before accepting again after an accept error.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A bound endpoint accepting connections.
 pub(super) struct Listener {
@@ -38,7 +42,7 @@ enum Origin {
         endpoint: String,
     },
     /// Made by a listener for one accepted connection.
-    Accepted { peer: SocketAddr },
+    Accepted { endpoint: String },
 }
 
 /// The connection state of a session.
@@ -67,6 +71,8 @@ pub(super) struct Session {
     pub socket: Arc<SocketShared>,
     pub options: Options,
     origin: Origin,
+    /// The remote address of the current connection.
+    peer: Option<SocketAddr>,
     pipes: Option<EnginePipes>,
     state: State,
     /// Bumped on every state change; timers of older generations are void.
@@ -91,6 +97,7 @@ impl Session {
                 next: 0,
                 endpoint,
             },
+            peer: None,
             pipes: Some(pipes),
             state: State::Idle,
             generation: 0,
@@ -98,10 +105,27 @@ impl Session {
         }
     }
 
-    fn describe(&self) -> String {
+    /// The endpoint monitor events name: the connected or bound one.
+    fn endpoint(&self) -> &str {
         match &self.origin {
-            Origin::Connect { endpoint, .. } => format!("socket {} to {endpoint}", self.socket.id),
-            Origin::Accepted { peer } => format!("socket {} from {peer}", self.socket.id),
+            Origin::Connect { endpoint, .. } | Origin::Accepted { endpoint } => endpoint,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.origin, self.peer) {
+            (Origin::Accepted { endpoint }, Some(peer)) => {
+                format!("socket {} on {endpoint} from {peer}", self.socket.id)
+            }
+            _ => format!("socket {} to {}", self.socket.id, self.endpoint()),
+        }
+    }
+
+    /// Reports a monitor event about the current connection.
+    fn emit(&self, event: impl FnOnce(String, SocketAddr) -> MonitorEvent) {
+        if let Some(peer) = self.peer {
+            self.socket
+                .emit(|| event(self.endpoint().to_string(), peer));
         }
     }
 
@@ -171,7 +195,8 @@ impl IoThread {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    log::warn!("accept on {} failed: {e}", l.endpoint);
+                    log::warn!("accept on {} failed: {e}; retrying shortly", l.endpoint);
+                    self.arm(token, 0, TimerKind::Accept, ACCEPT_RETRY);
                     return;
                 }
             };
@@ -179,10 +204,17 @@ impl IoThread {
                 log::debug!("TCP_NODELAY on connection from {peer}: {e}");
             }
             log::debug!("{}: accepted {peer}", l.endpoint);
+            l.socket.emit(|| MonitorEvent::Accepted {
+                endpoint: l.endpoint.clone(),
+                peer,
+            });
             let session = Session {
                 socket: l.socket.clone(),
                 options: l.options.clone(),
-                origin: Origin::Accepted { peer },
+                origin: Origin::Accepted {
+                    endpoint: l.endpoint.clone(),
+                },
+                peer: Some(peer),
                 pipes: None,
                 state: State::Idle,
                 generation: 0,
@@ -264,20 +296,25 @@ impl IoThread {
         };
         // mio: a connect is done when the stream is writable and has a
         // peer address; an error is reported by take_error.
-        let failed = match stream.take_error() {
-            Ok(Some(e)) | Err(e) => Some(e),
+        let connected = match stream.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
             Ok(None) => match stream.peer_addr() {
-                Ok(_) => None,
+                Ok(peer) => Ok(peer),
                 Err(e) if e.kind() == std::io::ErrorKind::NotConnected => return,
-                Err(e) => Some(e),
+                Err(e) => Err(e),
             },
         };
-        if let Some(e) = failed {
-            log::debug!("{}: connect failed: {e}", s.describe());
-            self.connection_lost(token);
-            return;
-        }
+        let peer = match connected {
+            Ok(peer) => peer,
+            Err(e) => {
+                log::debug!("{}: connect failed: {e}", s.describe());
+                self.connection_lost(token);
+                return;
+            }
+        };
+        s.peer = Some(peer);
         log::debug!("{}: connected", s.describe());
+        s.emit(|endpoint, peer| MonitorEvent::Connected { endpoint, peer });
         let State::Connecting(stream) = s.set_state(State::Idle) else {
             return;
         };
@@ -311,21 +348,25 @@ impl IoThread {
                     return;
                 }
                 Err(e) => {
-                    match &e {
+                    let error = match e {
                         EngineError::Protocol(p) => {
-                            log::warn!("{}: closing connection: protocol error: {p}", s.describe())
+                            log::warn!("{}: closing connection: protocol error: {p}", s.describe());
+                            Some(p)
                         }
-                        other => log::debug!("{}: connection lost: {other}", s.describe()),
-                    }
-                    self.connection_lost(token);
+                        other => {
+                            log::debug!("{}: connection lost: {other}", s.describe());
+                            None
+                        }
+                    };
+                    self.connection_failed(token, error);
                     return;
                 }
             }
         }
     }
 
-    /// The handshake of an accepted connection completed: make its pipes
-    /// and hand the socket its side.
+    /// The handshake completed. An accepted connection gets its pipes
+    /// now, and the socket its side of them.
     fn established(&mut self, token: usize, info: PeerInfo) {
         let io = self.handle.clone();
         let Some(s) = self.session(token) else {
@@ -336,6 +377,7 @@ impl IoThread {
             s.describe(),
             info.socket_type
         );
+        s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
         s.generation += 1; // voids the handshake timer
         if s.pipes.is_some() {
             return;
@@ -358,17 +400,49 @@ impl IoThread {
         }));
     }
 
+    /// A running connection ended: reports it as a failed handshake or a
+    /// disconnection, then handles the loss.
+    fn connection_failed(&mut self, token: usize, error: Option<ProtocolError>) {
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let established = matches!(&s.state, State::Active(e) if e.is_established());
+        match error {
+            Some(error) if !established => s.emit(|endpoint, peer| MonitorEvent::HandshakeFailed {
+                endpoint,
+                peer,
+                error,
+            }),
+            error => s.emit(|endpoint, peer| MonitorEvent::Disconnected {
+                endpoint,
+                peer,
+                error,
+            }),
+        }
+        self.connection_lost(token);
+    }
+
     /// The connection is gone (or never came): an accepted session ends,
     /// a connecting one waits and tries again.
     fn connection_lost(&mut self, token: usize) {
         let Some(s) = self.session(token) else {
             return;
         };
+        s.peer = None;
         let old = s.set_state(State::Idle);
         let generation = s.generation;
         let retry = s.options.reconnect_interval;
         let accepted = matches!(s.origin, Origin::Accepted { .. });
         let closing_done = s.closing.is_some() && s.is_flushed();
+        if !accepted
+            && !closing_done
+            && let Some(after) = retry
+        {
+            s.socket.emit(|| MonitorEvent::ConnectRetried {
+                endpoint: s.endpoint().to_string(),
+                interval: after,
+            });
+        }
         self.deregister(old);
         if accepted || closing_done {
             self.remove(token);
@@ -398,6 +472,9 @@ impl IoThread {
             }
             Some(Entry::Listener(mut l)) => {
                 log::debug!("{}: listener closed", l.endpoint);
+                l.socket.emit(|| MonitorEvent::Closed {
+                    endpoint: l.endpoint.clone(),
+                });
                 if let Err(e) = self.poll.registry().deregister(&mut l.listener) {
                     log::debug!("deregister listener: {e}");
                 }
@@ -429,6 +506,12 @@ impl IoThread {
     }
 
     pub(super) fn on_timer(&mut self, t: super::Timer) {
+        if t.kind == TimerKind::Accept {
+            if matches!(self.entries.get(t.token), Some(Entry::Listener(_))) {
+                self.accept(t.token);
+            }
+            return;
+        }
         let Some(s) = self.session(t.token) else {
             return;
         };
@@ -441,6 +524,7 @@ impl IoThread {
                 }
             }
             _ if t.generation != s.generation => {}
+            TimerKind::Accept => {}
             TimerKind::Reconnect => {
                 if matches!(s.state, State::Idle) {
                     self.start_connect(t.token);
@@ -448,12 +532,9 @@ impl IoThread {
             }
             TimerKind::Handshake => {
                 if matches!(&s.state, State::Active(e) if !e.is_established()) {
-                    log::warn!(
-                        "{}: closing connection: {}",
-                        s.describe(),
-                        crate::ProtocolError::HandshakeTimeout
-                    );
-                    self.connection_lost(t.token);
+                    let error = ProtocolError::HandshakeTimeout;
+                    log::warn!("{}: closing connection: {error}", s.describe());
+                    self.connection_failed(t.token, Some(error));
                 }
             }
         }

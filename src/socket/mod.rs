@@ -6,6 +6,7 @@
 //! lock while it sleeps, so a socket can be shared between threads.
 
 mod mailbox;
+mod monitor;
 mod options;
 mod pull;
 mod push;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub(crate) use mailbox::{Command, Mailbox, Peer};
+pub use monitor::{Monitor, MonitorEvent};
 
 use crate::context::ContextInner;
 use crate::io::{IoCmd, IoHandle};
@@ -58,6 +60,23 @@ pub(crate) struct SocketShared {
     pub socket_type: SocketType,
     /// Where new peers and pipe events go.
     pub mailbox: Arc<Mailbox>,
+    /// Where monitor events go, if someone watches.
+    monitor: Mutex<Option<Arc<monitor::MonitorQueue>>>,
+}
+
+impl SocketShared {
+    /// Reports an event to the monitor, if there is one; the event is
+    /// built only then.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> MonitorEvent) {
+        let queue = self
+            .monitor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(q) = queue {
+            q.push(event());
+        }
+    }
 }
 
 struct State {
@@ -90,6 +109,7 @@ impl Socket {
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
             socket_type,
             mailbox: Arc::new(Mailbox::new()),
+            monitor: Mutex::new(None),
         });
         ctx.register(&shared.mailbox);
         Ok(Socket {
@@ -187,6 +207,19 @@ impl Socket {
             .unwrap_or_else(|e| e.into_inner())
             .last_endpoint
             .clone()
+    }
+
+    /// Starts reporting this socket's connection events (replacing any
+    /// earlier monitor, which then receives nothing more).
+    pub fn monitor(&self) -> Result<Monitor> {
+        let _st = self.lock()?;
+        let (monitor, queue) = Monitor::new();
+        *self
+            .shared
+            .monitor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(queue);
+        Ok(monitor)
     }
 
     fn process_commands(&self, st: &mut State) {

@@ -1,0 +1,178 @@
+//! Monitor events: what happens to a socket's connections, as a stream
+//! the application (or a test) can wait on.
+//!
+//! The I/O thread appends events to the socket's [`MonitorQueue`] if a
+//! [`Monitor`] is attached. The queue is bounded: when the application
+//! does not keep up, new events are dropped and counted
+//! ([`Monitor::dropped`]), never blocking the I/O thread.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::{Error, ProtocolError, Result};
+
+/// Events kept for a monitor that is not read; later ones are dropped.
+const CAPACITY: usize = 4096;
+
+/// Something that happened to one of a socket's endpoints or connections.
+/// `endpoint` is the bound endpoint (for listeners and the connections
+/// they accepted) or the connected one; `peer` is the remote address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MonitorEvent {
+    /// A bound endpoint is accepting connections.
+    Listening {
+        /// The resolved endpoint.
+        endpoint: String,
+    },
+    /// A bound endpoint accepted a connection.
+    Accepted {
+        /// The listener's endpoint.
+        endpoint: String,
+        /// The remote address.
+        peer: SocketAddr,
+    },
+    /// An outgoing connection was established (before the handshake).
+    Connected {
+        /// The endpoint given to `connect`.
+        endpoint: String,
+        /// The remote address.
+        peer: SocketAddr,
+    },
+    /// An outgoing connection failed or was lost; it is retried after
+    /// `interval`.
+    ConnectRetried {
+        /// The endpoint given to `connect`.
+        endpoint: String,
+        /// The pause before the next attempt.
+        interval: Duration,
+    },
+    /// The ZMTP handshake with a peer completed.
+    HandshakeSucceeded {
+        /// The endpoint of the connection.
+        endpoint: String,
+        /// The remote address.
+        peer: SocketAddr,
+    },
+    /// The handshake failed; the connection was closed.
+    HandshakeFailed {
+        /// The endpoint of the connection.
+        endpoint: String,
+        /// The remote address.
+        peer: SocketAddr,
+        /// What the peer did wrong.
+        error: ProtocolError,
+    },
+    /// A connection that had started was closed or lost.
+    Disconnected {
+        /// The endpoint of the connection.
+        endpoint: String,
+        /// The remote address.
+        peer: SocketAddr,
+        /// The protocol error that closed it, if that was the cause.
+        error: Option<ProtocolError>,
+    },
+    /// A bound endpoint stopped listening.
+    Closed {
+        /// The endpoint.
+        endpoint: String,
+    },
+}
+
+struct Inner {
+    events: VecDeque<MonitorEvent>,
+    dropped: u64,
+}
+
+/// The queue shared by the I/O thread (writer) and a [`Monitor`].
+pub(crate) struct MonitorQueue {
+    inner: Mutex<Inner>,
+    cond: Condvar,
+}
+
+impl MonitorQueue {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends an event, or counts it as dropped when the queue is full.
+    pub(crate) fn push(&self, event: MonitorEvent) {
+        let mut inner = self.lock();
+        if inner.events.len() >= CAPACITY {
+            inner.dropped += 1;
+            return;
+        }
+        inner.events.push_back(event);
+        drop(inner);
+        self.cond.notify_all();
+    }
+}
+
+/// A stream of a socket's [`MonitorEvent`]s, from
+/// [`Socket::monitor`](crate::Socket::monitor). Events that happened
+/// before the monitor was created are not reported.
+pub struct Monitor {
+    queue: Arc<MonitorQueue>,
+}
+
+impl Monitor {
+    pub(crate) fn new() -> (Monitor, Arc<MonitorQueue>) {
+        let queue = Arc::new(MonitorQueue {
+            inner: Mutex::new(Inner {
+                events: VecDeque::new(),
+                dropped: 0,
+            }),
+            cond: Condvar::new(),
+        });
+        (
+            Monitor {
+                queue: queue.clone(),
+            },
+            queue,
+        )
+    }
+
+    /// The next event, waiting up to `timeout` for one
+    /// ([`Error::Timeout`] after that).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<MonitorEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.queue.lock();
+        loop {
+            if let Some(ev) = inner.events.pop_front() {
+                return Ok(ev);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(if timeout.is_zero() {
+                    Error::WouldBlock
+                } else {
+                    Error::Timeout
+                });
+            }
+            inner = self
+                .queue
+                .cond
+                .wait_timeout(inner, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The next event if there is one, else [`Error::WouldBlock`].
+    pub fn try_recv(&self) -> Result<MonitorEvent> {
+        self.recv_timeout(Duration::ZERO)
+    }
+
+    /// How many events were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.queue.lock().dropped
+    }
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
+}
