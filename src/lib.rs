@@ -39,6 +39,7 @@
 //! protocol — hostile input included — is tested without I/O.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod context;
 mod engine;
