@@ -480,3 +480,33 @@ fn monitor_reports_the_life_of_connections_in_order() {
     assert_eq!(lm.dropped(), 0);
     assert!(matches!(lm.try_recv(), Err(Error::WouldBlock)));
 }
+
+#[test]
+fn every_blocked_receiver_is_woken_when_messages_wait() {
+    // Two threads block in recv (no timeout) on one socket; two messages
+    // arrive together (one wake-up edge). Each thread takes one message
+    // and stops: the second must not sleep through the second message.
+    let ctx = Context::new();
+    let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    pull.set_recv_timeout(None).unwrap();
+    let pull = std::sync::Arc::new(pull);
+    let push = push_to(&ctx, &ep);
+    for round in 0..20 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..2 {
+            let (pull, tx) = (pull.clone(), tx.clone());
+            std::thread::spawn(move || tx.send(pull.recv().map(|m| text(&m))));
+        }
+        push.send(format!("{round}a")).unwrap();
+        push.send(format!("{round}b")).unwrap();
+        let mut got: Vec<String> = (0..2)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("a receiver slept through a waiting message")
+                    .unwrap()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, [format!("{round}a"), format!("{round}b")]);
+    }
+}

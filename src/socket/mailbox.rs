@@ -7,7 +7,7 @@
 //! only when someone is actually waiting (no syscall on the busy path),
 //! and `pending` lets the socket skip the lock when nothing was posted.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -50,6 +50,9 @@ pub(crate) struct Mailbox {
     inner: Mutex<Inner>,
     cond: Condvar,
     pending: AtomicBool,
+    /// Mirrors `Inner::waiters` so `pass_on` costs no lock when nobody
+    /// waits.
+    sleepers: AtomicUsize,
 }
 
 impl Mailbox {
@@ -63,6 +66,7 @@ impl Mailbox {
             }),
             cond: Condvar::new(),
             pending: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
         }
     }
 
@@ -79,6 +83,15 @@ impl Mailbox {
         }
         inner.commands.push(cmd);
         self.signal_locked(inner);
+    }
+
+    /// After a call succeeded, wakes any other thread waiting on this
+    /// socket: the signal that woke this one may have been meant for more
+    /// than one message (pipes signal only their empty -> non-empty edge).
+    pub(crate) fn pass_on(&self) {
+        if self.sleepers.load(Ordering::Acquire) > 0 {
+            self.interrupt();
+        }
     }
 
     /// Wakes every waiter without a command (context termination).
@@ -112,6 +125,7 @@ impl Mailbox {
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         let mut inner = self.lock();
         inner.waiters += 1;
+        self.sleepers.fetch_add(1, Ordering::AcqRel);
         let mut ok = true;
         while !inner.signaled {
             match deadline {
@@ -131,6 +145,7 @@ impl Mailbox {
             }
         }
         inner.waiters -= 1;
+        self.sleepers.fetch_sub(1, Ordering::AcqRel);
         if ok {
             inner.signaled = false;
         }

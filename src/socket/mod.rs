@@ -252,6 +252,8 @@ impl Socket {
                 let mut st = self.lock()?;
                 self.process_commands(&mut st);
                 if let Some(v) = attempt(&mut st)? {
+                    drop(st);
+                    self.shared.mailbox.pass_on();
                     return Ok(v);
                 }
                 let d = *deadline
