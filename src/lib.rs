@@ -64,3 +64,18 @@ pub use socket_type::SocketType;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    /// Sockets and contexts may be shared between threads.
+    #[test]
+    fn public_handles_are_send_and_sync() {
+        send_sync::<crate::Context>();
+        send_sync::<crate::Socket>();
+        send_sync::<crate::Message>();
+        send_sync::<crate::Monitor>();
+        send_sync::<crate::Error>();
+    }
+}
