@@ -110,6 +110,11 @@ impl Mailbox {
         }
     }
 
+    /// Whether commands may be waiting (one atomic load).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
     /// Moves the queued commands into `out` (cheap when there are none).
     pub(crate) fn take(&self, out: &mut Vec<Command>) {
         if !self.pending.load(Ordering::Acquire) {

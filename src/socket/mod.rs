@@ -223,6 +223,9 @@ impl Socket {
     }
 
     fn process_commands(&self, st: &mut State) {
+        if !self.shared.mailbox.has_pending() {
+            return;
+        }
         let mut cmds = std::mem::take(&mut st.commands);
         self.shared.mailbox.take(&mut cmds);
         for cmd in cmds.drain(..) {
