@@ -27,6 +27,12 @@ pub enum Error {
     EmptyMessage,
     /// An argument was outside its allowed range.
     InvalidArgument(String),
+    /// The call is not allowed in the socket's current state (libzmq's
+    /// EFSM), such as a second `send` on a REQ socket before `recv`.
+    InvalidState(&'static str),
+    /// A ROUTER with `router_mandatory` was asked to send to a routing id
+    /// it has no peer for.
+    HostUnreachable,
     /// A peer broke the protocol (reported through logs and, for tests
     /// of the core, by the sans-IO connection).
     Protocol(ProtocolError),
@@ -44,6 +50,8 @@ impl fmt::Display for Error {
             Error::InvalidEndpoint(why) => write!(f, "invalid endpoint: {why}"),
             Error::EmptyMessage => f.write_str("message has no frames"),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::InvalidState(why) => write!(f, "not allowed in this state: {why}"),
+            Error::HostUnreachable => f.write_str("no peer with that routing id"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Io(e) => write!(f, "i/o error: {e}"),
         }

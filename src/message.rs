@@ -61,6 +61,26 @@ impl Message {
         *self = Message::from(frames);
     }
 
+    /// Removes and returns the first frame (for envelopes such as routing
+    /// ids and delimiters).
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        match &mut self.frames {
+            Frames::One(_) => match std::mem::take(&mut self.frames) {
+                Frames::One(b) => Some(b),
+                Frames::Many(_) => None,
+            },
+            Frames::Many(v) if v.is_empty() => None,
+            Frames::Many(v) => {
+                let first = v.remove(0);
+                if v.len() == 1 {
+                    let only = v.pop().unwrap_or_default();
+                    self.frames = Frames::One(only);
+                }
+                Some(first)
+            }
+        }
+    }
+
     /// The frames, in order.
     pub fn frames(&self) -> &[Bytes] {
         match &self.frames {
@@ -224,6 +244,17 @@ mod tests {
         m.push("c");
         let frames: Vec<&[u8]> = m.iter().map(|b| &b[..]).collect();
         assert_eq!(frames, vec![&b"a"[..], b"b", b"c"]);
+    }
+
+    #[test]
+    fn pop_front_takes_frames_in_order() {
+        let mut m: Message = ["a", "b", "c"].into_iter().collect();
+        assert_eq!(m.pop_front().as_deref(), Some(&b"a"[..]));
+        assert_eq!(m.pop_front().as_deref(), Some(&b"b"[..]));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.pop_front().as_deref(), Some(&b"c"[..]));
+        assert!(m.is_empty());
+        assert_eq!(m.pop_front(), None);
     }
 
     #[test]

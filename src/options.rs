@@ -30,6 +30,9 @@ pub(crate) struct Options {
     pub recv_timeout: Option<Duration>,
     /// Listen backlog for bound TCP endpoints.
     pub backlog: i32,
+    /// ROUTER: an unknown routing id is an error and a full peer blocks,
+    /// instead of dropping the message.
+    pub router_mandatory: bool,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             send_timeout: None,
             recv_timeout: None,
             backlog: 100,
+            router_mandatory: false,
         }
     }
 }

@@ -115,7 +115,16 @@ impl SocketType {
     /// Whether [`Context::socket`](crate::Context::socket) can create this
     /// type in this version of the crate.
     pub fn is_supported(self) -> bool {
-        matches!(self, SocketType::Push | SocketType::Pull)
+        matches!(
+            self,
+            SocketType::Push
+                | SocketType::Pull
+                | SocketType::Req
+                | SocketType::Rep
+                | SocketType::Dealer
+                | SocketType::Router
+                | SocketType::Pair
+        )
     }
 
     /// Whether this type sends its `Identity` (routing id) in READY, as

@@ -379,7 +379,9 @@ impl IoThread {
         );
         s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
         s.generation += 1; // voids the handshake timer
-        if s.pipes.is_some() {
+        if let Some(p) = &s.pipes {
+            let id = p.outbound.id();
+            s.socket.mailbox.post(Command::Handshaken { id, info });
             return;
         }
         let id = pipe::next_pipe_id();

@@ -66,15 +66,16 @@ impl LoadBalancer {
         }
     }
 
-    /// Sends `msg` to the next pipe with room, or hands it back when every
-    /// pipe is full (or there is none).
-    pub(crate) fn send(&mut self, mut msg: Message) -> Result<(), Message> {
+    /// Sends `msg` to the next pipe with room and says which pipe took it,
+    /// or hands the message back when every pipe is full (or there is
+    /// none).
+    pub(crate) fn send(&mut self, mut msg: Message) -> Result<PipeId, Message> {
         while self.active > 0 {
             let i = self.current;
             match self.pipes[i].write(msg) {
                 Ok(()) => {
                     self.current = (i + 1) % self.active;
-                    return Ok(());
+                    return Ok(self.pipes[i].id());
                 }
                 Err(WriteError::Full(back)) => {
                     msg = back;

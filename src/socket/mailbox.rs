@@ -23,8 +23,8 @@ pub(crate) struct Peer {
     /// Messages from the peer.
     pub reader: PipeReader,
     /// What the peer said in its handshake (bound side only; a connecting
-    /// socket attaches its pipes before any handshake).
-    #[allow(dead_code)] // read by the routing socket types of later issues
+    /// socket attaches its pipes before any handshake and learns this
+    /// from [`Command::Handshaken`]).
     pub info: Option<PeerInfo>,
 }
 
@@ -32,6 +32,14 @@ pub(crate) struct Peer {
 pub(crate) enum Command {
     /// A new peer completed its handshake (bound side).
     Attach(Peer),
+    /// The peer of pipes attached at `connect` completed a handshake (on
+    /// every reconnection).
+    Handshaken {
+        /// The pipes' id.
+        id: PipeId,
+        /// What the peer announced.
+        info: PeerInfo,
+    },
     /// An inbound pipe has messages again, or its writer closed.
     Readable(PipeId),
     /// An outbound pipe has room again, or its reader closed.

@@ -5,11 +5,16 @@
 //! the pipes and the [`Mailbox`]. A blocking call never holds the state
 //! lock while it sleeps, so a socket can be shared between threads.
 
+mod dealer;
 mod mailbox;
 mod monitor;
 mod options;
+mod pair;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,6 +28,7 @@ use crate::io::{IoCmd, IoHandle};
 use crate::options::Options;
 use crate::pipe::{self, PipeId};
 use crate::transport::{Endpoint, tcp};
+use crate::zmtp::PeerInfo;
 use crate::{Error, Message, Result, SocketType};
 
 /// The routing rules of one socket type, over its peers' pipes.
@@ -30,20 +36,27 @@ pub(crate) trait Pattern: Send {
     /// A peer was connected (or, for a connecting socket, its queue was
     /// created).
     fn attach(&mut self, peer: Peer);
+    /// The peer of pipes attached at `connect` completed a handshake.
+    fn handshaken(&mut self, _id: PipeId, _info: PeerInfo) {}
     /// An inbound pipe reported data or closure.
     fn readable(&mut self, id: PipeId);
     /// An outbound pipe reported room or closure.
     fn writable(&mut self, id: PipeId);
     /// Sends a whole message, or hands it back when it must wait.
-    fn send(&mut self, msg: Message) -> Result<Result<(), Message>>;
+    fn send(&mut self, msg: Message, options: &Options) -> Result<Result<(), Message>>;
     /// Receives a whole message, or `None` when none is ready.
-    fn recv(&mut self) -> Result<Option<Message>>;
+    fn recv(&mut self, options: &Options) -> Result<Option<Message>>;
 }
 
 fn new_pattern(t: SocketType) -> Result<Box<dyn Pattern>> {
     match t {
         SocketType::Push => Ok(Box::new(push::Push::default())),
         SocketType::Pull => Ok(Box::new(pull::Pull::default())),
+        SocketType::Dealer => Ok(Box::new(dealer::Dealer::default())),
+        SocketType::Pair => Ok(Box::new(pair::Pair::default())),
+        SocketType::Req => Ok(Box::new(req::Req::default())),
+        SocketType::Rep => Ok(Box::new(rep::Rep::default())),
+        SocketType::Router => Ok(Box::new(router::Router::new())),
         other => Err(Error::NotSupported(format!(
             "{other} sockets are not built yet"
         ))),
@@ -235,6 +248,7 @@ impl Socket {
                     peer.reader.set_events(self.shared.mailbox.clone());
                     st.pattern.attach(peer);
                 }
+                Command::Handshaken { id, info } => st.pattern.handshaken(id, info),
                 Command::Readable(id) => st.pattern.readable(id),
                 Command::Writable(id) => st.pattern.writable(id),
             }
@@ -286,7 +300,7 @@ impl Socket {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
-            match st.pattern.send(msg)? {
+            match st.pattern.send(msg, &st.options)? {
                 Ok(()) => Ok(Some(())),
                 Err(back) => {
                     pending = Some(back);
@@ -315,13 +329,13 @@ impl Socket {
     /// [`recv_timeout`](Socket::set_recv_timeout) passes
     /// ([`Error::Timeout`]).
     pub fn recv(&self) -> Result<Message> {
-        self.blocking(|o| o.recv_timeout, |st| st.pattern.recv())
+        self.blocking(|o| o.recv_timeout, |st| st.pattern.recv(&st.options))
     }
 
     /// Receives a whole message if one is ready, else returns
     /// [`Error::WouldBlock`].
     pub fn try_recv(&self) -> Result<Message> {
-        self.blocking(|_| Some(Duration::ZERO), |st| st.pattern.recv())
+        self.blocking(|_| Some(Duration::ZERO), |st| st.pattern.recv(&st.options))
     }
 }
 

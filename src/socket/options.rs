@@ -132,4 +132,18 @@ impl Socket {
     pub fn recv_timeout(&self) -> Option<Duration> {
         self.get(|o| o.recv_timeout)
     }
+
+    /// ROUTER only: when on, sending to a routing id with no peer returns
+    /// [`Error::HostUnreachable`] and sending to a peer whose queue is
+    /// full waits (or returns [`Error::WouldBlock`] from `try_send`),
+    /// instead of silently dropping the message (off by default, as in
+    /// libzmq).
+    pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
+        self.set(|o| o.router_mandatory = on)
+    }
+
+    /// Whether `router_mandatory` is on.
+    pub fn router_mandatory(&self) -> bool {
+        self.get(|o| o.router_mandatory)
+    }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Pattern, Peer};
+use crate::options::Options;
 use crate::pipe::{PipeId, PipeWriter};
 use crate::routing::fq::FairQueue;
 use crate::{Error, Message, Result};
@@ -34,11 +35,11 @@ impl Pattern for Pull {
         }
     }
 
-    fn send(&mut self, _msg: Message) -> Result<Result<(), Message>> {
+    fn send(&mut self, _msg: Message, _options: &Options) -> Result<Result<(), Message>> {
         Err(Error::NotSupported("PULL sockets cannot send".into()))
     }
 
-    fn recv(&mut self) -> Result<Option<Message>> {
+    fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Ok(self.fq.recv().map(|(_, m)| m))
     }
 }

@@ -2,6 +2,7 @@
 //! peer is at its high-water mark or there is no peer. Never receives.
 
 use super::{Pattern, Peer};
+use crate::options::Options;
 use crate::pipe::PipeId;
 use crate::routing::lb::LoadBalancer;
 use crate::{Error, Message, Result};
@@ -25,11 +26,11 @@ impl Pattern for Push {
         self.lb.activated(id);
     }
 
-    fn send(&mut self, msg: Message) -> Result<Result<(), Message>> {
-        Ok(self.lb.send(msg))
+    fn send(&mut self, msg: Message, _options: &Options) -> Result<Result<(), Message>> {
+        Ok(self.lb.send(msg).map(|_| ()))
     }
 
-    fn recv(&mut self) -> Result<Option<Message>> {
+    fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Err(Error::NotSupported("PUSH sockets cannot receive".into()))
     }
 }
