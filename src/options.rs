@@ -33,6 +33,17 @@ pub(crate) struct Options {
     /// ROUTER: an unknown routing id is an error and a full peer blocks,
     /// instead of dropping the message.
     pub router_mandatory: bool,
+    /// ROUTER: a peer announcing a routing id in use takes it over from
+    /// the older connection, which is closed.
+    pub router_handover: bool,
+    /// REQ: a new request may be sent at any time.
+    pub req_relaxed: bool,
+    /// REQ: requests carry an id that the reply must echo.
+    pub req_correlate: bool,
+    /// ROUTER: the routing id to give the peer of the next `connect`.
+    pub connect_routing_id: Option<Bytes>,
+    /// ROUTER, DEALER, REQ: send an empty message to each new peer.
+    pub probe_router: bool,
 }
 
 impl Default for Options {
@@ -49,6 +60,11 @@ impl Default for Options {
             recv_timeout: None,
             backlog: 100,
             router_mandatory: false,
+            router_handover: false,
+            req_relaxed: false,
+            req_correlate: false,
+            connect_routing_id: None,
+            probe_router: false,
         }
     }
 }

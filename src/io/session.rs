@@ -343,7 +343,12 @@ impl IoThread {
                 }
                 Ok(Progress::Established(info)) => self.established(token, info),
                 Ok(Progress::Finished) => {
-                    log::debug!("{}: socket closed, output flushed", s.describe());
+                    log::debug!("{}: socket let go, output flushed", s.describe());
+                    s.emit(|endpoint, peer| MonitorEvent::Disconnected {
+                        endpoint,
+                        peer,
+                        error: None,
+                    });
                     self.remove(token);
                     return;
                 }
@@ -377,11 +382,13 @@ impl IoThread {
             s.describe(),
             info.socket_type
         );
-        s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
         s.generation += 1; // voids the handshake timer
+        // The socket hears of the peer before the monitor does, so that a
+        // call made after seeing the event finds the peer in place.
         if let Some(p) = &s.pipes {
             let id = p.outbound.id();
             s.socket.mailbox.post(Command::Handshaken { id, info });
+            s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
             return;
         }
         let id = pipe::next_pipe_id();
@@ -399,7 +406,9 @@ impl IoThread {
             writer: out_w,
             reader: in_r,
             info: Some(info),
+            routing_id: None,
         }));
+        s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
     }
 
     /// A running connection ended: reports it as a failed handshake or a

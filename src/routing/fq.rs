@@ -35,6 +35,23 @@ impl FairQueue {
         }
     }
 
+    /// Drops the pipe `id` (closing it), whatever it still holds.
+    pub(crate) fn remove(&mut self, id: PipeId) {
+        let Some(i) = self.pipes.iter().position(|p| p.id() == id) else {
+            return;
+        };
+        if i < self.active {
+            self.active -= 1;
+            self.pipes.swap(i, self.active);
+            self.pipes.swap_remove(self.active);
+            if self.current >= self.active {
+                self.current = 0;
+            }
+        } else {
+            self.pipes.swap_remove(i);
+        }
+    }
+
     /// Number of attached pipes.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -97,6 +114,24 @@ mod tests {
         fq.activated(2);
         assert_eq!(&fq.recv().unwrap().1[0], b"x");
         assert!(fq.recv().is_none());
+    }
+
+    #[test]
+    fn removed_pipes_are_skipped() {
+        let mut fq = FairQueue::default();
+        let mut writers = Vec::new();
+        for id in 1..=3 {
+            let (w, r) = pipe(id, 0);
+            w.write(Message::from(id.to_string())).unwrap();
+            fq.attach(r);
+            writers.push(w);
+        }
+        fq.remove(2);
+        assert!(writers[1].is_closed());
+        let mut got: Vec<PipeId> = std::iter::from_fn(|| fq.recv()).map(|(id, _)| id).collect();
+        got.sort();
+        assert_eq!(got, [1, 3]);
+        assert_eq!(fq.len(), 3 - 1);
     }
 
     #[test]

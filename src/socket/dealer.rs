@@ -16,7 +16,7 @@ pub(crate) struct Dealer {
 }
 
 impl Pattern for Dealer {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
         self.lb.attach(peer.writer);
         self.fq.attach(peer.reader);
     }

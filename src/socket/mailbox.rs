@@ -26,6 +26,9 @@ pub(crate) struct Peer {
     /// socket attaches its pipes before any handshake and learns this
     /// from [`Command::Handshaken`]).
     pub info: Option<PeerInfo>,
+    /// The routing id a ROUTER is to give this peer (its
+    /// `connect_routing_id` at `connect`), overriding the peer's own.
+    pub routing_id: Option<bytes::Bytes>,
 }
 
 /// A change the socket must process.

@@ -35,9 +35,9 @@ use crate::{Error, Message, Result, SocketType};
 pub(crate) trait Pattern: Send {
     /// A peer was connected (or, for a connecting socket, its queue was
     /// created).
-    fn attach(&mut self, peer: Peer);
+    fn attach(&mut self, peer: Peer, options: &Options);
     /// The peer of pipes attached at `connect` completed a handshake.
-    fn handshaken(&mut self, _id: PipeId, _info: PeerInfo) {}
+    fn handshaken(&mut self, _id: PipeId, _info: PeerInfo, _options: &Options) {}
     /// An inbound pipe reported data or closure.
     fn readable(&mut self, id: PipeId);
     /// An outbound pipe reported room or closure.
@@ -54,7 +54,7 @@ fn new_pattern(t: SocketType) -> Result<Box<dyn Pattern>> {
         SocketType::Pull => Ok(Box::new(pull::Pull::default())),
         SocketType::Dealer => Ok(Box::new(dealer::Dealer::default())),
         SocketType::Pair => Ok(Box::new(pair::Pair::default())),
-        SocketType::Req => Ok(Box::new(req::Req::default())),
+        SocketType::Req => Ok(Box::new(req::Req::new())),
         SocketType::Rep => Ok(Box::new(rep::Rep::default())),
         SocketType::Router => Ok(Box::new(router::Router::new())),
         other => Err(Error::NotSupported(format!(
@@ -192,12 +192,17 @@ impl Socket {
         let (in_w, in_r) = pipe::pipe(id, st.options.recv_hwm);
         out_w.set_events(self.shared.mailbox.clone());
         in_r.set_events(self.shared.mailbox.clone());
-        st.pattern.attach(Peer {
-            id,
-            writer: out_w,
-            reader: in_r,
-            info: None,
-        });
+        let routing_id = st.options.connect_routing_id.take();
+        self.attach(
+            &mut st,
+            Peer {
+                id,
+                writer: out_w,
+                reader: in_r,
+                info: None,
+                routing_id,
+            },
+        );
         self.io.post(IoCmd::Connect {
             addrs,
             endpoint: endpoint.to_string(),
@@ -235,6 +240,26 @@ impl Socket {
         Ok(monitor)
     }
 
+    /// Hands a new peer to the socket type (after the probe, if asked).
+    fn attach(&self, st: &mut State, peer: Peer) {
+        let probes = matches!(
+            self.shared.socket_type,
+            SocketType::Router | SocketType::Dealer | SocketType::Req
+        );
+        if st.options.probe_router && probes {
+            // A fresh pipe always has room for one message (an HWM of 0
+            // means unlimited), so only a dead peer refuses the probe.
+            if peer
+                .writer
+                .write(Message::from(bytes::Bytes::new()))
+                .is_err()
+            {
+                log::debug!("probe not queued: peer already gone");
+            }
+        }
+        st.pattern.attach(peer, &st.options);
+    }
+
     fn process_commands(&self, st: &mut State) {
         if !self.shared.mailbox.has_pending() {
             return;
@@ -246,9 +271,11 @@ impl Socket {
                 Command::Attach(peer) => {
                     peer.writer.set_events(self.shared.mailbox.clone());
                     peer.reader.set_events(self.shared.mailbox.clone());
-                    st.pattern.attach(peer);
+                    self.attach(st, peer);
                 }
-                Command::Handshaken { id, info } => st.pattern.handshaken(id, info),
+                Command::Handshaken { id, info } => {
+                    st.pattern.handshaken(id, info, &st.options);
+                }
                 Command::Readable(id) => st.pattern.readable(id),
                 Command::Writable(id) => st.pattern.writable(id),
             }

@@ -97,12 +97,7 @@ impl Socket {
     /// types that send one (REQ, DEALER, ROUTER): 1 to 255 bytes, not
     /// starting with a zero byte (reserved, as in libzmq).
     pub fn set_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
-        let id = id.into();
-        if id.is_empty() || id.len() > 255 || id[0] == 0 {
-            return Err(Error::InvalidArgument(
-                "a routing id is 1 to 255 bytes and does not start with 0".into(),
-            ));
-        }
+        let id = check_routing_id(id.into())?;
         self.set(|o| o.routing_id = id)
     }
 
@@ -146,4 +141,75 @@ impl Socket {
     pub fn router_mandatory(&self) -> bool {
         self.get(|o| o.router_mandatory)
     }
+
+    /// ROUTER only: when on, a peer announcing a routing id that another
+    /// connected peer has takes it over, and the older connection is
+    /// closed; when off (the default), the newcomer is refused.
+    pub fn set_router_handover(&self, on: bool) -> Result<()> {
+        self.set(|o| o.router_handover = on)
+    }
+
+    /// Whether `router_handover` is on.
+    pub fn router_handover(&self) -> bool {
+        self.get(|o| o.router_handover)
+    }
+
+    /// ROUTER only: the routing id under which the peer of the *next*
+    /// [`connect`](Socket::connect) is known to this socket, whatever
+    /// identity that peer announces (for ROUTER-to-ROUTER). Used by one
+    /// connect, then cleared. Same rules as
+    /// [`set_routing_id`](Socket::set_routing_id).
+    pub fn set_connect_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
+        let id = check_routing_id(id.into())?;
+        self.set(|o| o.connect_routing_id = Some(id))
+    }
+
+    /// REQ only: when on, a new request may be sent before the reply to
+    /// the previous one came (say, after a receive timeout); the old reply
+    /// is then discarded if it ever arrives. Off by default (strict
+    /// lockstep, [`Error::InvalidState`] otherwise). Use with
+    /// [`set_req_correlate`](Socket::set_req_correlate) so that a late
+    /// reply from the same peer is not taken for the new one.
+    pub fn set_req_relaxed(&self, on: bool) -> Result<()> {
+        self.set(|o| o.req_relaxed = on)
+    }
+
+    /// Whether `req_relaxed` is on.
+    pub fn req_relaxed(&self) -> bool {
+        self.get(|o| o.req_relaxed)
+    }
+
+    /// REQ only: when on, each request carries a 4-byte request id before
+    /// the delimiter, and only a reply echoing the current id is accepted.
+    pub fn set_req_correlate(&self, on: bool) -> Result<()> {
+        self.set(|o| o.req_correlate = on)
+    }
+
+    /// Whether `req_correlate` is on.
+    pub fn req_correlate(&self) -> bool {
+        self.get(|o| o.req_correlate)
+    }
+
+    /// ROUTER, DEALER and REQ: when on, an empty message is sent to every
+    /// new peer as soon as it is attached (libzmq's ZMQ_PROBE_ROUTER), so
+    /// a ROUTER on the other side learns the routing id at once.
+    pub fn set_probe_router(&self, on: bool) -> Result<()> {
+        self.set(|o| o.probe_router = on)
+    }
+
+    /// Whether `probe_router` is on.
+    pub fn probe_router(&self) -> bool {
+        self.get(|o| o.probe_router)
+    }
+}
+
+/// Routing ids are 1 to 255 bytes and do not start with a zero byte
+/// (reserved for generated ids, as in libzmq).
+fn check_routing_id(id: Bytes) -> Result<Bytes> {
+    if id.is_empty() || id.len() > 255 || id[0] == 0 {
+        return Err(Error::InvalidArgument(
+            "a routing id is 1 to 255 bytes and does not start with 0".into(),
+        ));
+    }
+    Ok(id)
 }

@@ -23,7 +23,7 @@ impl Pair {
 }
 
 impl Pattern for Pair {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
         self.check_gone();
         if self.peer.is_none() {
             self.peer = Some(peer);

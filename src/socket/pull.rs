@@ -18,7 +18,7 @@ pub(crate) struct Pull {
 }
 
 impl Pattern for Pull {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
         self.writers.insert(peer.id, peer.writer);
         self.fq.attach(peer.reader);
     }

@@ -14,7 +14,7 @@ pub(crate) struct Push {
 }
 
 impl Pattern for Push {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
         // Dropping the inbound end tells the engine to discard anything a
         // (misbehaving) peer sends.
         self.lb.attach(peer.writer);

@@ -36,7 +36,7 @@ pub(crate) struct Rep {
 }
 
 impl Pattern for Rep {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
         self.writers.insert(peer.id, peer.writer);
         self.fq.attach(peer.reader);
     }

@@ -13,14 +13,14 @@
 //! `router_mandatory` is on: then an unknown id is
 //! [`Error::HostUnreachable`] and a full peer makes `send` wait.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{Pattern, Peer};
 use crate::options::Options;
-use crate::pipe::{PipeId, PipeReader, PipeWriter, WriteError};
+use crate::pipe::{PipeId, PipeWriter, WriteError};
 use crate::routing::fq::FairQueue;
 use crate::zmtp::PeerInfo;
 use crate::{Error, Message, Result};
@@ -37,6 +37,8 @@ pub(crate) struct Router {
     by_routing_id: HashMap<Bytes, PipeId>,
     /// Peers attached at `connect` whose handshake has not completed.
     unidentified: HashMap<PipeId, Peer>,
+    /// Peers whose routing id came from `connect_routing_id`.
+    assigned: HashSet<PipeId>,
     next_id: u32,
 }
 
@@ -47,6 +49,7 @@ impl Router {
             peers: HashMap::new(),
             by_routing_id: HashMap::new(),
             unidentified: HashMap::new(),
+            assigned: HashSet::new(),
             next_id: RandomState::new().hash_one(std::process::id()) as u32,
         }
     }
@@ -59,25 +62,46 @@ impl Router {
         id.freeze()
     }
 
-    /// Makes a peer routable under its announced or a generated id.
-    fn identify(&mut self, id: PipeId, writer: PipeWriter, reader: PipeReader, info: &PeerInfo) {
-        let routing_id = if info.routing_id.is_empty() {
-            self.generated_id()
-        } else if self.by_routing_id.contains_key(&info.routing_id) {
-            log::warn!(
-                "ROUTER: refusing a second peer with routing id {:?}",
-                info.routing_id
-            );
-            return;
-        } else {
-            info.routing_id.clone()
-        };
-        self.by_routing_id.insert(routing_id.clone(), id);
-        self.peers.insert(id, Routed { writer, routing_id });
-        self.fq.attach(reader);
+    /// The routing id for a peer: the one assigned by
+    /// `connect_routing_id`, else its announced `Identity`, else a
+    /// generated one.
+    fn routing_id_for(&mut self, assigned: Option<Bytes>, info: &PeerInfo) -> Bytes {
+        match assigned {
+            Some(id) => id,
+            None if info.routing_id.is_empty() => self.generated_id(),
+            None => info.routing_id.clone(),
+        }
+    }
+
+    /// Makes a peer routable under `routing_id`. A peer whose id is in use
+    /// is refused (its pipes dropped, which closes its connection), unless
+    /// `router_handover` is on: then the older peer is dropped instead.
+    fn identify(&mut self, peer: Peer, routing_id: Bytes, assigned: bool, options: &Options) {
+        if let Some(&old) = self.by_routing_id.get(&routing_id) {
+            if !options.router_handover {
+                log::warn!("ROUTER: refusing a second peer with routing id {routing_id:?}");
+                return;
+            }
+            log::debug!("ROUTER: routing id {routing_id:?} handed over to a new peer");
+            self.forget(old);
+            self.fq.remove(old);
+        }
+        self.by_routing_id.insert(routing_id.clone(), peer.id);
+        if assigned {
+            self.assigned.insert(peer.id);
+        }
+        self.peers.insert(
+            peer.id,
+            Routed {
+                writer: peer.writer,
+                routing_id,
+            },
+        );
+        self.fq.attach(peer.reader);
     }
 
     fn forget(&mut self, id: PipeId) {
+        self.assigned.remove(&id);
         if let Some(r) = self.peers.remove(&id) {
             self.by_routing_id.remove(&r.routing_id);
         }
@@ -85,40 +109,44 @@ impl Router {
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, peer: Peer) {
+    fn attach(&mut self, mut peer: Peer, options: &Options) {
         match peer.info.clone() {
-            Some(info) => self.identify(peer.id, peer.writer, peer.reader, &info),
+            Some(info) => {
+                let assigned = peer.routing_id.is_some();
+                let routing_id = self.routing_id_for(peer.routing_id.take(), &info);
+                self.identify(peer, routing_id, assigned, options);
+            }
             None => {
                 self.unidentified.insert(peer.id, peer);
             }
         }
     }
 
-    fn handshaken(&mut self, id: PipeId, info: PeerInfo) {
-        // A reconnection may bring a peer with another identity: the old
-        // id stops routing, the new one starts.
-        if let Some(old) = self.peers.get(&id) {
-            if old.routing_id == info.routing_id && !info.routing_id.is_empty() {
-                return;
-            }
-            if info.routing_id.is_empty() && old.routing_id.first() == Some(&0) {
-                return;
-            }
-            let routing_id = old.routing_id.clone();
-            self.by_routing_id.remove(&routing_id);
-            let generated = if info.routing_id.is_empty() {
-                self.generated_id()
-            } else {
-                info.routing_id.clone()
-            };
-            if let Some(r) = self.peers.get_mut(&id) {
-                r.routing_id = generated.clone();
-            }
-            self.by_routing_id.insert(generated, id);
+    fn handshaken(&mut self, id: PipeId, info: PeerInfo, options: &Options) {
+        if let Some(mut peer) = self.unidentified.remove(&id) {
+            let assigned = peer.routing_id.is_some();
+            let routing_id = self.routing_id_for(peer.routing_id.take(), &info);
+            self.identify(peer, routing_id, assigned, options);
             return;
         }
-        if let Some(peer) = self.unidentified.remove(&id) {
-            self.identify(peer.id, peer.writer, peer.reader, &info);
+        // A reconnection: the peer may announce another identity. An id
+        // that was assigned or generated stays; an announced one follows
+        // the peer.
+        let Some(current) = self.peers.get(&id).map(|r| r.routing_id.clone()) else {
+            return;
+        };
+        let announced = &info.routing_id;
+        if announced.is_empty() || *announced == current || self.assigned.contains(&id) {
+            return;
+        }
+        if self.by_routing_id.contains_key(announced) {
+            log::warn!("ROUTER: reconnected peer announces routing id {announced:?}, in use");
+            return;
+        }
+        self.by_routing_id.remove(&current);
+        self.by_routing_id.insert(announced.clone(), id);
+        if let Some(r) = self.peers.get_mut(&id) {
+            r.routing_id = announced.clone();
         }
     }
 

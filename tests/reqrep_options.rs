@@ -1,0 +1,315 @@
+//! REQ relaxed/correlate, ROUTER handover, connect routing ids and
+//! probes (ports of libzmq's test_req_relaxed, test_req_correlate,
+//! test_router_handover, test_connect_rid and test_probe_router), and a
+//! REQ client that survives its server's restart.
+
+use std::time::{Duration, Instant};
+
+use brokerless::{Context, Error, Message, Monitor, MonitorEvent, Socket, SocketType};
+use bytes::Bytes;
+
+const LONG: Option<Duration> = Some(Duration::from_secs(20));
+
+fn socket(ctx: &Context, t: SocketType) -> Socket {
+    let s = ctx.socket(t).unwrap();
+    s.set_recv_timeout(LONG).unwrap();
+    s.set_send_timeout(LONG).unwrap();
+    s
+}
+
+fn bound(ctx: &Context, t: SocketType) -> (Socket, String) {
+    let s = socket(ctx, t);
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = s.last_endpoint().unwrap();
+    (s, ep)
+}
+
+fn frames(m: &Message) -> Vec<Vec<u8>> {
+    m.iter().map(|f| f.to_vec()).collect()
+}
+
+/// Waits for the next event `pred` accepts (20 s at most).
+fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match monitor.recv_timeout(left) {
+            Ok(ev) if pred(&ev) => return ev,
+            Ok(_) => {}
+            Err(e) => panic!("event not seen: {e}"),
+        }
+    }
+}
+
+fn handshakes(monitor: &Monitor, n: usize) {
+    for _ in 0..n {
+        wait_for(monitor, |e| {
+            matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+        });
+    }
+}
+
+#[test]
+fn test_req_correlate() {
+    // A ROUTER sees the request id frame, then the delimiter, then the
+    // body; a reply with a wrong id is discarded, the right one accepted.
+    let ctx = Context::new();
+    let (router, ep) = bound(&ctx, SocketType::Router);
+    let req = socket(&ctx, SocketType::Req);
+    req.set_req_correlate(true).unwrap();
+    req.set_req_relaxed(true).unwrap();
+    req.connect(&ep).unwrap();
+    req.send("request").unwrap();
+    let m = router.recv().unwrap();
+    assert_eq!(m.len(), 4, "{m:?}");
+    let (peer, request_id) = (m[0].to_vec(), m[1].to_vec());
+    assert_eq!(request_id.len(), 4);
+    assert!(m[2].is_empty());
+    assert_eq!(&m[3], b"request");
+
+    let mut wrong = request_id.clone();
+    wrong[0] = wrong[0].wrapping_add(1);
+    router
+        .send(Message::from(vec![
+            Bytes::from(peer.clone()),
+            Bytes::from(wrong),
+            Bytes::new(),
+            Bytes::from_static(b"wrong"),
+        ]))
+        .unwrap();
+    router
+        .send(Message::from(vec![
+            Bytes::from(peer),
+            Bytes::from(request_id),
+            Bytes::new(),
+            Bytes::from_static(b"right"),
+        ]))
+        .unwrap();
+    assert_eq!(frames(&req.recv().unwrap()), [b"right".to_vec()]);
+}
+
+#[test]
+fn test_req_relaxed() {
+    // Two REPs; a relaxed REQ may send again without waiting, and the
+    // abandoned request's reply is not delivered for the new one.
+    let ctx = Context::new();
+    let req = socket(&ctx, SocketType::Req);
+    req.set_req_relaxed(true).unwrap();
+    req.set_req_correlate(true).unwrap();
+    let monitor = req.monitor().unwrap();
+    let (rep1, ep1) = bound(&ctx, SocketType::Rep);
+    let (rep2, ep2) = bound(&ctx, SocketType::Rep);
+    req.connect(&ep1).unwrap();
+    req.connect(&ep2).unwrap();
+    handshakes(&monitor, 2);
+
+    // Strict mode would refuse this second send.
+    req.send("A").unwrap();
+    req.send("B").unwrap();
+    assert_eq!(&rep1.recv().unwrap()[0], b"A");
+    assert_eq!(&rep2.recv().unwrap()[0], b"B");
+    // The reply to A comes first but is stale; B's is the one received.
+    rep1.send("late A").unwrap();
+    rep2.send("B reply").unwrap();
+    assert_eq!(&req.recv().unwrap()[0], b"B reply");
+
+    // A relaxed REQ still refuses to receive before sending.
+    assert!(matches!(req.recv(), Err(Error::InvalidState(_))));
+
+    // Same peer twice: correlation tells the late reply from the new one.
+    let (rep3, ep3) = bound(&ctx, SocketType::Rep);
+    let req2 = socket(&ctx, SocketType::Req);
+    req2.set_req_relaxed(true).unwrap();
+    req2.set_req_correlate(true).unwrap();
+    req2.connect(&ep3).unwrap();
+    req2.send("C").unwrap();
+    assert_eq!(&rep3.recv().unwrap()[0], b"C");
+    req2.send("D").unwrap();
+    rep3.send("C reply").unwrap();
+    assert_eq!(&rep3.recv().unwrap()[0], b"D");
+    rep3.send("D reply").unwrap();
+    assert_eq!(&req2.recv().unwrap()[0], b"D reply");
+}
+
+#[test]
+fn strict_req_refuses_out_of_order_calls() {
+    let ctx = Context::new();
+    let req = socket(&ctx, SocketType::Req);
+    assert!(matches!(req.recv(), Err(Error::InvalidState(_))));
+    let (rep, ep) = bound(&ctx, SocketType::Rep);
+    req.connect(&ep).unwrap();
+    req.send("one").unwrap();
+    assert!(matches!(req.send("two"), Err(Error::InvalidState(_))));
+    assert!(matches!(rep.send("x"), Err(Error::InvalidState(_))));
+    assert_eq!(&rep.recv().unwrap()[0], b"one");
+    assert!(matches!(rep.recv(), Err(Error::InvalidState(_))));
+    rep.send("ok").unwrap();
+    assert_eq!(&req.recv().unwrap()[0], b"ok");
+}
+
+#[test]
+fn test_router_handover() {
+    let ctx = Context::new();
+    let (router, ep) = bound(&ctx, SocketType::Router);
+    router.set_router_handover(true).unwrap();
+    let monitor = router.monitor().unwrap();
+
+    let first = socket(&ctx, SocketType::Dealer);
+    first.set_routing_id("X").unwrap();
+    first.connect(&ep).unwrap();
+    first.send("from first").unwrap();
+    assert_eq!(
+        frames(&router.recv().unwrap()),
+        [b"X".to_vec(), b"from first".to_vec()]
+    );
+
+    let second = socket(&ctx, SocketType::Dealer);
+    second.set_routing_id("X").unwrap();
+    second.connect(&ep).unwrap();
+    second.send("from second").unwrap();
+    assert_eq!(
+        frames(&router.recv().unwrap()),
+        [b"X".to_vec(), b"from second".to_vec()]
+    );
+    // The older connection was closed; "X" now reaches the second dealer.
+    wait_for(&monitor, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+    router
+        .send(Message::from(vec![
+            Bytes::from_static(b"X"),
+            Bytes::from_static(b"to X"),
+        ]))
+        .unwrap();
+    assert_eq!(&second.recv().unwrap()[0], b"to X");
+}
+
+#[test]
+fn a_duplicate_routing_id_is_refused_without_handover() {
+    let ctx = Context::new();
+    let (router, ep) = bound(&ctx, SocketType::Router);
+    let monitor = router.monitor().unwrap();
+    let first = socket(&ctx, SocketType::Dealer);
+    first.set_routing_id("X").unwrap();
+    first.connect(&ep).unwrap();
+    first.send("1").unwrap();
+    assert_eq!(frames(&router.recv().unwrap())[1], b"1");
+    let second = socket(&ctx, SocketType::Dealer);
+    second.set_routing_id("X").unwrap();
+    second.connect(&ep).unwrap();
+    handshakes(&monitor, 2);
+    // The router meets the newcomer at its next call: the first keeps the
+    // id, and the newcomer's connection is closed.
+    router
+        .send(Message::from(vec![
+            Bytes::from_static(b"X"),
+            Bytes::from_static(b"to X"),
+        ]))
+        .unwrap();
+    assert_eq!(&first.recv().unwrap()[0], b"to X");
+    wait_for(&monitor, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+}
+
+#[test]
+fn test_connect_rid() {
+    // ROUTER to ROUTER: the connecting ROUTER names its peer itself, so
+    // it can send first; the bound ROUTER knows the connector by the
+    // connector's own routing id.
+    let ctx = Context::new();
+    let server = socket(&ctx, SocketType::Router);
+    server.set_routing_id("SERVER").unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = server.last_endpoint().unwrap();
+    let client = socket(&ctx, SocketType::Router);
+    client.set_routing_id("CLIENT").unwrap();
+    client.set_router_mandatory(true).unwrap();
+    let monitor = client.monitor().unwrap();
+    client.set_connect_routing_id("S").unwrap();
+    client.connect(&ep).unwrap();
+    assert!(client.router_mandatory());
+    handshakes(&monitor, 1);
+    client
+        .send(Message::from(vec![
+            Bytes::from_static(b"S"),
+            Bytes::from_static(b"hello"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        frames(&server.recv().unwrap()),
+        [b"CLIENT".to_vec(), b"hello".to_vec()]
+    );
+    server
+        .send(Message::from(vec![
+            Bytes::from_static(b"CLIENT"),
+            Bytes::from_static(b"back"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        frames(&client.recv().unwrap()),
+        [b"S".to_vec(), b"back".to_vec()]
+    );
+    // The assigned id was used by one connect only.
+    assert!(matches!(
+        client.send(Message::from(vec![
+            Bytes::from_static(b"SERVER"),
+            Bytes::from_static(b"x"),
+        ])),
+        Err(Error::HostUnreachable)
+    ));
+}
+
+#[test]
+fn test_probe_router() {
+    let ctx = Context::new();
+    let (server, ep) = bound(&ctx, SocketType::Router);
+    let client = socket(&ctx, SocketType::Dealer);
+    client.set_routing_id("A").unwrap();
+    client.set_probe_router(true).unwrap();
+    client.connect(&ep).unwrap();
+    // The probe arrives without the client sending anything.
+    assert_eq!(frames(&server.recv().unwrap()), [b"A".to_vec(), Vec::new()]);
+    server
+        .send(Message::from(vec![
+            Bytes::from_static(b"A"),
+            Bytes::from_static(b"hi"),
+        ]))
+        .unwrap();
+    assert_eq!(&client.recv().unwrap()[0], b"hi");
+}
+
+#[test]
+fn req_survives_its_server_restarting() {
+    // relaxed + correlate + a receive timeout: after the server dies with
+    // a request unanswered, the client times out, sends again, and gets
+    // the new server's answer; nothing is stuck.
+    let client_ctx = Context::new();
+    let req = client_ctx.socket(SocketType::Req).unwrap();
+    req.set_req_relaxed(true).unwrap();
+    req.set_req_correlate(true).unwrap();
+    req.set_recv_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let monitor = req.monitor().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    req.connect(&ep).unwrap();
+    for round in 0..3 {
+        let server_ctx = Context::new();
+        let rep = socket(&server_ctx, SocketType::Rep);
+        rep.bind(&ep).unwrap();
+        wait_for(&monitor, |e| {
+            matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+        });
+        req.send(format!("q{round}")).unwrap();
+        assert_eq!(&rep.recv().unwrap()[0], format!("q{round}").as_bytes());
+        rep.send(format!("a{round}")).unwrap();
+        assert_eq!(&req.recv().unwrap()[0], format!("a{round}").as_bytes());
+        // This request is never answered: the server goes away.
+        req.send(format!("lost{round}")).unwrap();
+        assert_eq!(&rep.recv().unwrap()[0], format!("lost{round}").as_bytes());
+        drop(rep);
+        drop(server_ctx);
+        assert!(matches!(req.recv(), Err(Error::Timeout)));
+        wait_for(&monitor, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+    }
+}
