@@ -35,6 +35,11 @@ impl FairQueue {
         }
     }
 
+    /// Whether the pipe `id` is still attached (it may hold messages).
+    pub(crate) fn contains(&self, id: PipeId) -> bool {
+        self.pipes.iter().any(|p| p.id() == id)
+    }
+
     /// Drops the pipe `id` (closing it), whatever it still holds.
     pub(crate) fn remove(&mut self, id: PipeId) {
         let Some(i) = self.pipes.iter().position(|p| p.id() == id) else {

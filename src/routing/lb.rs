@@ -69,9 +69,21 @@ impl LoadBalancer {
     /// Sends `msg` to the next pipe with room and says which pipe took it,
     /// or hands the message back when every pipe is full (or there is
     /// none).
-    pub(crate) fn send(&mut self, mut msg: Message) -> Result<PipeId, Message> {
+    pub(crate) fn send(&mut self, msg: Message) -> Result<PipeId, Message> {
+        self.send_after(msg, |_| {})
+    }
+
+    /// [`LoadBalancer::send`], calling `before` with each pipe's id just
+    /// before trying it (REQ clears stale replies there, so that the
+    /// reply to this message cannot be mistaken for one).
+    pub(crate) fn send_after(
+        &mut self,
+        mut msg: Message,
+        mut before: impl FnMut(PipeId),
+    ) -> Result<PipeId, Message> {
         while self.active > 0 {
             let i = self.current;
+            before(self.pipes[i].id());
             match self.pipes[i].write(msg) {
                 Ok(()) => {
                     self.current = (i + 1) % self.active;

@@ -85,17 +85,23 @@ impl Req {
     /// Throws away what a peer sent that is not an awaited reply, so that
     /// its connection is not stalled by a full queue.
     fn discard_from(&mut self, id: PipeId) {
-        let Some(reader) = self.readers.get_mut(&id) else {
-            return;
-        };
-        loop {
-            match reader.read() {
-                pipe::Read::Message(_) => log::debug!("REQ: discarding an unexpected message"),
-                pipe::Read::Empty => return,
-                pipe::Read::Closed => {
-                    self.readers.remove(&id);
-                    return;
-                }
+        discard(&mut self.readers, id);
+    }
+}
+
+/// Drains the reader of pipe `id`, dropping its messages (and the reader
+/// itself once its peer is gone).
+fn discard(readers: &mut HashMap<PipeId, PipeReader>, id: PipeId) {
+    let Some(reader) = readers.get_mut(&id) else {
+        return;
+    };
+    loop {
+        match reader.read() {
+            pipe::Read::Message(_) => log::debug!("REQ: discarding an unexpected message"),
+            pipe::Read::Empty => return,
+            pipe::Read::Closed => {
+                readers.remove(&id);
+                return;
             }
         }
     }
@@ -131,11 +137,12 @@ impl Pattern for Req {
         if let Some(id) = request_id {
             msg.push_front(Bytes::copy_from_slice(&id.to_ne_bytes()));
         }
-        match self.lb.send(msg) {
+        // Anything that arrived from a peer before the request is written
+        // to it cannot be the reply; clearing it afterwards could throw
+        // away a quick reply.
+        let readers = &mut self.readers;
+        match self.lb.send_after(msg, |pipe| discard(readers, pipe)) {
             Ok(pipe) => {
-                // Anything that arrived from this peer before the request
-                // cannot be its reply.
-                self.discard_from(pipe);
                 self.set_state(State::Waiting { pipe, request_id });
                 Ok(Ok(()))
             }

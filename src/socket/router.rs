@@ -39,6 +39,9 @@ pub(crate) struct Router {
     unidentified: HashMap<PipeId, Peer>,
     /// Peers whose routing id came from `connect_routing_id`.
     assigned: HashSet<PipeId>,
+    /// Routing ids of peers that are gone but whose inbound pipe may still
+    /// hold messages: those are delivered, with their id, as in libzmq.
+    departed: HashMap<PipeId, Bytes>,
     next_id: u32,
 }
 
@@ -50,6 +53,7 @@ impl Router {
             by_routing_id: HashMap::new(),
             unidentified: HashMap::new(),
             assigned: HashSet::new(),
+            departed: HashMap::new(),
             next_id: RandomState::new().hash_one(std::process::id()) as u32,
         }
     }
@@ -85,6 +89,7 @@ impl Router {
             log::debug!("ROUTER: routing id {routing_id:?} handed over to a new peer");
             self.forget(old);
             self.fq.remove(old);
+            self.departed.remove(&old);
         }
         self.by_routing_id.insert(routing_id.clone(), peer.id);
         if assigned {
@@ -100,11 +105,22 @@ impl Router {
         self.fq.attach(peer.reader);
     }
 
+    /// Stops routing to a peer whose connection is gone; what it sent
+    /// before going is still received.
     fn forget(&mut self, id: PipeId) {
         self.assigned.remove(&id);
         if let Some(r) = self.peers.remove(&id) {
             self.by_routing_id.remove(&r.routing_id);
+            if self.fq.contains(id) {
+                self.departed.insert(id, r.routing_id);
+            }
         }
+    }
+
+    /// Drops the ids of departed peers whose messages were all received.
+    fn sweep_departed(&mut self) {
+        let fq = &self.fq;
+        self.departed.retain(|&id, _| fq.contains(id));
     }
 }
 
@@ -158,6 +174,7 @@ impl Pattern for Router {
         if self.peers.get(&id).is_some_and(|r| r.writer.is_closed()) {
             self.forget(id);
         }
+        self.sweep_departed();
         if self
             .unidentified
             .get(&id)
@@ -207,11 +224,17 @@ impl Pattern for Router {
 
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         while let Some((pipe, mut msg)) = self.fq.recv() {
-            if let Some(peer) = self.peers.get(&pipe) {
-                msg.push_front(peer.routing_id.clone());
-                return Ok(Some(msg));
-            }
+            let routing_id = match self.peers.get(&pipe) {
+                Some(peer) => &peer.routing_id,
+                None => match self.departed.get(&pipe) {
+                    Some(id) => id,
+                    None => continue,
+                },
+            };
+            msg.push_front(routing_id.clone());
+            return Ok(Some(msg));
         }
+        self.sweep_departed();
         Ok(None)
     }
 }
