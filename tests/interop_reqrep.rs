@@ -1,0 +1,509 @@
+//! REQ, REP, DEALER, ROUTER and PAIR against real libzmq 4.3.5 (see
+//! testing/libzmq-peer), in both directions and with either side binding.
+//! libzmq sockets get a linger of 0 and 20 s send/receive timeouts, ours
+//! the same, so that nothing can hang.
+
+use std::time::{Duration, Instant};
+
+use brokerless::{Context, Message, Monitor, MonitorEvent, SocketType};
+use bytes::Bytes;
+use libzmq_peer as zmq;
+
+const TIMEOUT_MS: i32 = 20_000;
+const LONG: Option<Duration> = Some(Duration::from_secs(20));
+
+fn zmq_ctx() -> zmq::Context {
+    zmq::Context::new().expect("libzmq context")
+}
+
+fn zsock(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
+    let s = ctx.socket(kind).expect("libzmq socket");
+    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEOUT_MS).unwrap();
+    s.set_linger(0).unwrap();
+    s
+}
+
+fn our(ctx: &Context, t: SocketType) -> brokerless::Socket {
+    let s = ctx.socket(t).unwrap();
+    s.set_recv_timeout(LONG).unwrap();
+    s.set_send_timeout(LONG).unwrap();
+    s.set_linger(Some(Duration::ZERO)).unwrap();
+    s
+}
+
+/// A message of raw frames.
+fn msg(parts: &[Vec<u8>]) -> Message {
+    parts.iter().map(|f| Bytes::from(f.clone())).collect()
+}
+
+fn frames(m: &Message) -> Vec<Vec<u8>> {
+    m.iter().map(|f| f.to_vec()).collect()
+}
+
+/// Text frames.
+fn v(parts: &[&str]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+}
+
+fn refs(parts: &[Vec<u8>]) -> Vec<&[u8]> {
+    parts.iter().map(Vec::as_slice).collect()
+}
+
+/// Request and reply bodies that exercise the envelope logic and the
+/// frame codec: empty frames (inside a body they are data), short/long
+/// boundaries, many frames and a 1 MiB frame.
+fn bodies() -> Vec<Vec<Vec<u8>>> {
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 256) as u8).collect();
+    vec![
+        v(&["hello"]),
+        v(&[""]),
+        v(&["a", "", "c"]),
+        v(&["", "starts empty"]),
+        vec![vec![1; 255], vec![2; 256]],
+        (0..20).map(|i| vec![i as u8; i]).collect(),
+        vec![b"head".to_vec(), big],
+    ]
+}
+
+/// The next event `pred` accepts, skipping others (20 s at most).
+fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match monitor.recv_timeout(left) {
+            Ok(ev) if pred(&ev) => return ev,
+            Ok(_) => {}
+            Err(e) => panic!("event not seen: {e}"),
+        }
+    }
+}
+
+/// A barrier on the I/O thread of our socket bound at `endpoint` (see
+/// tests/reqrep.rs): once the `Accepted` of a bare TCP connection made now
+/// is seen, every connection reported lost before has been cleared away.
+fn io_barrier(monitor: &Monitor, endpoint: &str) {
+    let stream = std::net::TcpStream::connect(endpoint.trim_start_matches("tcp://")).unwrap();
+    let me = stream.local_addr().unwrap();
+    wait_for(
+        monitor,
+        |e| matches!(e, MonitorEvent::Accepted { peer, .. } if *peer == me),
+    );
+}
+
+fn is_generated_id(id: &[u8]) -> bool {
+    id.len() == 5 && id[0] == 0
+}
+
+// ---------------------------------------------------------------------------
+// REQ <-> REP
+// ---------------------------------------------------------------------------
+
+#[test]
+fn our_req_with_libzmq_rep_either_side_binding() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+
+    // libzmq REP binds, our REQ connects.
+    let zrep = zsock(&zctx, zmq::SocketKind::Rep);
+    zrep.bind("tcp://127.0.0.1:*").unwrap();
+    let req = our(&ctx, SocketType::Req);
+    req.connect(&zrep.last_endpoint().unwrap()).unwrap();
+    // Our REQ binds, a libzmq REP connects.
+    let req2 = our(&ctx, SocketType::Req);
+    req2.bind("tcp://127.0.0.1:*").unwrap();
+    let zrep2 = zsock(&zctx, zmq::SocketKind::Rep);
+    zrep2.connect(&req2.last_endpoint().unwrap()).unwrap();
+
+    for (req, zrep) in [(&req, &zrep), (&req2, &zrep2)] {
+        for (i, body) in bodies().into_iter().enumerate() {
+            req.send(msg(&body)).unwrap();
+            assert_eq!(zrep.recv().unwrap(), body, "request {i}");
+            let reply = [body.clone(), v(&["reply"])].concat();
+            zrep.send(&refs(&reply)).unwrap();
+            assert_eq!(frames(&req.recv().unwrap()), reply, "reply {i}");
+        }
+    }
+}
+
+#[test]
+fn libzmq_req_with_our_rep_either_side_binding() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+
+    // Our REP binds, a libzmq REQ connects.
+    let rep = our(&ctx, SocketType::Rep);
+    rep.bind("tcp://127.0.0.1:*").unwrap();
+    let zreq = zsock(&zctx, zmq::SocketKind::Req);
+    zreq.connect(&rep.last_endpoint().unwrap()).unwrap();
+    // A libzmq REQ binds, our REP connects.
+    let zreq2 = zsock(&zctx, zmq::SocketKind::Req);
+    zreq2.bind("tcp://127.0.0.1:*").unwrap();
+    let rep2 = our(&ctx, SocketType::Rep);
+    rep2.connect(&zreq2.last_endpoint().unwrap()).unwrap();
+
+    for (zreq, rep) in [(&zreq, &rep), (&zreq2, &rep2)] {
+        for (i, body) in bodies().into_iter().enumerate() {
+            zreq.send(&refs(&body)).unwrap();
+            assert_eq!(frames(&rep.recv().unwrap()), body, "request {i}");
+            let reply = [v(&["reply"]), body].concat();
+            rep.send(msg(&reply)).unwrap();
+            assert_eq!(zreq.recv().unwrap(), reply, "reply {i}");
+        }
+    }
+}
+
+/// Envelopes made by a DEALER pass through a REP untouched, both ways
+/// round: a libzmq DEALER through our REP, our DEALER through libzmq's.
+#[test]
+fn dealer_envelopes_through_rep_both_ways() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+    let envelopes = [
+        v(&[""]),
+        v(&["X", "Y", ""]),
+        vec![vec![0, 1, 2, 3, 4], vec![]],
+    ];
+
+    let rep = our(&ctx, SocketType::Rep);
+    rep.bind("tcp://127.0.0.1:*").unwrap();
+    let zdealer = zsock(&zctx, zmq::SocketKind::Dealer);
+    zdealer.connect(&rep.last_endpoint().unwrap()).unwrap();
+    for env in &envelopes {
+        zdealer
+            .send(&refs(&[env.clone(), v(&["A", "B"])].concat()))
+            .unwrap();
+        assert_eq!(frames(&rep.recv().unwrap()), v(&["A", "B"]));
+        rep.send(msg(&v(&["C"]))).unwrap();
+        assert_eq!(zdealer.recv().unwrap(), [env.clone(), v(&["C"])].concat());
+    }
+
+    let zrep = zsock(&zctx, zmq::SocketKind::Rep);
+    zrep.bind("tcp://127.0.0.1:*").unwrap();
+    let dealer = our(&ctx, SocketType::Dealer);
+    dealer.connect(&zrep.last_endpoint().unwrap()).unwrap();
+    for env in &envelopes {
+        dealer
+            .send(msg(&[env.clone(), v(&["A", "B"])].concat()))
+            .unwrap();
+        assert_eq!(zrep.recv().unwrap(), v(&["A", "B"]));
+        zrep.send(&refs(&v(&["C"]))).unwrap();
+        assert_eq!(
+            frames(&dealer.recv().unwrap()),
+            [env.clone(), v(&["C"])].concat()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DEALER <-> ROUTER
+// ---------------------------------------------------------------------------
+
+/// A libzmq DEALER's ZMQ_ROUTING_ID is what our ROUTER sees, and routes
+/// by; a DEALER without one gets a generated id. Our ROUTER binding, then
+/// connecting.
+#[test]
+fn libzmq_dealer_routing_id_seen_by_our_router() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+
+    let router = our(&ctx, SocketType::Router);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.last_endpoint().unwrap();
+    let named = zsock(&zctx, zmq::SocketKind::Dealer);
+    named.set_routing_id(b"zdealer").unwrap();
+    named.connect(&ep).unwrap();
+    let anonymous = zsock(&zctx, zmq::SocketKind::Dealer);
+    anonymous.connect(&ep).unwrap();
+
+    named.send(&refs(&v(&["from named", ""]))).unwrap();
+    assert_eq!(
+        frames(&router.recv().unwrap()),
+        v(&["zdealer", "from named", ""])
+    );
+    anonymous.send(&refs(&v(&["from anonymous"]))).unwrap();
+    let m = router.recv().unwrap();
+    assert!(is_generated_id(&m[0]), "{m:?}");
+    assert_eq!(&m[1], b"from anonymous");
+    let anonymous_id = m[0].to_vec();
+
+    router.set_router_mandatory(true).unwrap();
+    router
+        .send(msg(&v(&["zdealer", "to named", "", "x"])))
+        .unwrap();
+    router
+        .send(msg(&[anonymous_id, b"to anonymous".to_vec()]))
+        .unwrap();
+    assert!(matches!(
+        router.send(msg(&v(&["nobody", "x"]))),
+        Err(brokerless::Error::HostUnreachable)
+    ));
+    assert_eq!(named.recv().unwrap(), v(&["to named", "", "x"]));
+    assert_eq!(anonymous.recv().unwrap(), v(&["to anonymous"]));
+
+    // Our ROUTER connects to a bound libzmq DEALER.
+    let zdealer = zsock(&zctx, zmq::SocketKind::Dealer);
+    zdealer.set_routing_id(b"bound dealer").unwrap();
+    zdealer.bind("tcp://127.0.0.1:*").unwrap();
+    let router2 = our(&ctx, SocketType::Router);
+    router2.connect(&zdealer.last_endpoint().unwrap()).unwrap();
+    zdealer.send(&refs(&v(&["hi"]))).unwrap();
+    assert_eq!(frames(&router2.recv().unwrap()), v(&["bound dealer", "hi"]));
+    router2.send(msg(&v(&["bound dealer", "hi back"]))).unwrap();
+    assert_eq!(zdealer.recv().unwrap(), v(&["hi back"]));
+}
+
+/// Our DEALER's `set_routing_id` is what a libzmq ROUTER sees, and routes
+/// by; without one, libzmq generates an id. libzmq's ROUTER binding, then
+/// connecting.
+#[test]
+fn our_dealer_routing_id_seen_by_libzmq_router() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+
+    let zrouter = zsock(&zctx, zmq::SocketKind::Router);
+    zrouter.set_int(zmq::ZMQ_ROUTER_MANDATORY, 1).unwrap();
+    zrouter.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = zrouter.last_endpoint().unwrap();
+    let named = our(&ctx, SocketType::Dealer);
+    named.set_routing_id("ours").unwrap();
+    named.connect(&ep).unwrap();
+    let anonymous = our(&ctx, SocketType::Dealer);
+    anonymous.connect(&ep).unwrap();
+
+    named.send(msg(&v(&["from named", ""]))).unwrap();
+    assert_eq!(zrouter.recv().unwrap(), v(&["ours", "from named", ""]));
+    anonymous.send("from anonymous").unwrap();
+    let m = zrouter.recv().unwrap();
+    assert!(is_generated_id(&m[0]), "{m:?}");
+    assert_eq!(m[1], b"from anonymous");
+
+    zrouter
+        .send(&refs(&v(&["ours", "to named", "", "x"])))
+        .unwrap();
+    zrouter
+        .send(&refs(&[m[0].clone(), b"to anonymous".to_vec()]))
+        .unwrap();
+    assert_eq!(frames(&named.recv().unwrap()), v(&["to named", "", "x"]));
+    assert_eq!(frames(&anonymous.recv().unwrap()), v(&["to anonymous"]));
+
+    // A libzmq ROUTER connects to our bound DEALER.
+    let dealer = our(&ctx, SocketType::Dealer);
+    dealer.set_routing_id("bound dealer").unwrap();
+    dealer.bind("tcp://127.0.0.1:*").unwrap();
+    let zrouter2 = zsock(&zctx, zmq::SocketKind::Router);
+    zrouter2.connect(&dealer.last_endpoint().unwrap()).unwrap();
+    // Our send waits for the libzmq ROUTER's connection.
+    dealer.send("hi").unwrap();
+    assert_eq!(zrouter2.recv().unwrap(), v(&["bound dealer", "hi"]));
+    zrouter2
+        .send(&refs(&v(&["bound dealer", "hi back"])))
+        .unwrap();
+    assert_eq!(frames(&dealer.recv().unwrap()), v(&["hi back"]));
+}
+
+/// Several libzmq REQ clients (named and not) on our ROUTER, answered by
+/// a tiny echo loop that sends every request back with its envelope.
+#[test]
+fn several_libzmq_req_clients_on_our_router() {
+    const CLIENTS: usize = 4;
+    const REQUESTS: usize = 100;
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+    let router = our(&ctx, SocketType::Router);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.last_endpoint().unwrap();
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|k| {
+            let (zctx, ep) = (zctx.clone(), ep.clone());
+            std::thread::spawn(move || {
+                let req = zsock(&zctx, zmq::SocketKind::Req);
+                if k % 2 == 0 {
+                    req.set_routing_id(format!("client-{k}").as_bytes())
+                        .unwrap();
+                }
+                req.connect(&ep).unwrap();
+                for j in 0..REQUESTS {
+                    let body = v(&[&k.to_string(), "", &j.to_string()]);
+                    req.send(&refs(&body)).unwrap();
+                    assert_eq!(req.recv().unwrap(), body, "client {k}");
+                }
+            })
+        })
+        .collect();
+
+    let mut ids = std::collections::HashMap::new();
+    for _ in 0..CLIENTS * REQUESTS {
+        let m = router.recv().unwrap();
+        assert_eq!(m.len(), 5, "{m:?}");
+        assert!(m[1].is_empty(), "REQ delimiter: {m:?}");
+        ids.insert(String::from_utf8(m[2].to_vec()).unwrap(), m[0].to_vec());
+        router.send(m).unwrap();
+    }
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert_eq!(ids.len(), CLIENTS);
+    for (k, id) in ids {
+        let k: usize = k.parse().unwrap();
+        if k % 2 == 0 {
+            assert_eq!(id, format!("client-{k}").into_bytes());
+        } else {
+            assert!(is_generated_id(&id), "{id:?}");
+        }
+    }
+}
+
+/// Our REQ clients on a libzmq ROUTER broker that echoes each request
+/// back with its envelope.
+#[test]
+fn our_req_clients_on_libzmq_router_broker() {
+    const CLIENTS: usize = 4;
+    const REQUESTS: usize = 100;
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+    let broker = zsock(&zctx, zmq::SocketKind::Router);
+    broker.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = broker.last_endpoint().unwrap();
+
+    let echo = std::thread::spawn(move || {
+        let mut ids = std::collections::HashMap::new();
+        for _ in 0..CLIENTS * REQUESTS {
+            let m = broker.recv().unwrap();
+            assert_eq!(m.len(), 4, "{m:?}");
+            assert!(m[1].is_empty(), "REQ delimiter: {m:?}");
+            ids.insert(String::from_utf8(m[2].clone()).unwrap(), m[0].clone());
+            broker.send(&refs(&m)).unwrap();
+        }
+        ids
+    });
+    std::thread::scope(|s| {
+        for k in 0..CLIENTS {
+            let (ctx, ep) = (&ctx, &ep);
+            s.spawn(move || {
+                let req = our(ctx, SocketType::Req);
+                if k % 2 == 0 {
+                    req.set_routing_id(format!("ours-{k}")).unwrap();
+                }
+                req.connect(ep).unwrap();
+                for j in 0..REQUESTS {
+                    let body = v(&[&k.to_string(), &j.to_string()]);
+                    req.send(msg(&body)).unwrap();
+                    assert_eq!(frames(&req.recv().unwrap()), body, "client {k}");
+                }
+            });
+        }
+    });
+    let ids = echo.join().unwrap();
+    assert_eq!(ids.len(), CLIENTS);
+    for (k, id) in ids {
+        let k: usize = k.parse().unwrap();
+        if k % 2 == 0 {
+            assert_eq!(id, format!("ours-{k}").into_bytes());
+        } else {
+            assert!(is_generated_id(&id), "{id:?}");
+        }
+    }
+}
+
+/// What a peer sent before leaving is still delivered by a libzmq ROUTER
+/// (the reference behaviour): our DEALER sends and closes; once its
+/// context is dropped (which returns when everything was written and the
+/// connection closed), libzmq still hands over every message.
+#[test]
+fn libzmq_router_keeps_messages_of_departed_peer() {
+    let zctx = zmq_ctx();
+    let zrouter = zsock(&zctx, zmq::SocketKind::Router);
+    zrouter.bind("tcp://127.0.0.1:*").unwrap();
+    {
+        let ctx = Context::new();
+        let dealer = our(&ctx, SocketType::Dealer);
+        dealer.set_routing_id("X").unwrap();
+        dealer.set_linger(LONG).unwrap();
+        dealer.connect(&zrouter.last_endpoint().unwrap()).unwrap();
+        dealer.send("hello").unwrap();
+        assert_eq!(zrouter.recv().unwrap(), v(&["X", "hello"]));
+        for i in 0..3 {
+            dealer.send(format!("last words {i}")).unwrap();
+        }
+    }
+    for i in 0..3 {
+        assert_eq!(
+            zrouter.recv().unwrap(),
+            v(&["X", &format!("last words {i}")])
+        );
+    }
+}
+
+/// The same with the roles swapped: a libzmq DEALER sends, closes (its
+/// linger flushes the messages), and our ROUTER must still deliver them
+/// once it saw the connection end.
+#[test]
+fn our_router_keeps_messages_of_departed_libzmq_peer() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+    let router = our(&ctx, SocketType::Router);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.last_endpoint().unwrap();
+    let monitor = router.monitor().unwrap();
+    let zdealer = zsock(&zctx, zmq::SocketKind::Dealer);
+    zdealer.set_routing_id(b"X").unwrap();
+    zdealer.set_linger(TIMEOUT_MS).unwrap();
+    zdealer.connect(&ep).unwrap();
+    zdealer.send(&refs(&v(&["hello"]))).unwrap();
+    assert_eq!(frames(&router.recv().unwrap()), v(&["X", "hello"]));
+    for i in 0..3 {
+        zdealer
+            .send(&[format!("last words {i}").as_bytes()])
+            .unwrap();
+    }
+    drop(zdealer);
+    wait_for(&monitor, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+    io_barrier(&monitor, &ep);
+    for i in 0..3 {
+        assert_eq!(
+            frames(&router.recv().unwrap()),
+            v(&["X", &format!("last words {i}")])
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PAIR <-> PAIR
+// ---------------------------------------------------------------------------
+
+#[test]
+fn pair_with_libzmq_either_side_binding() {
+    let ctx = Context::new();
+    let zctx = zmq_ctx();
+
+    let ours = our(&ctx, SocketType::Pair);
+    ours.bind("tcp://127.0.0.1:*").unwrap();
+    let theirs = zsock(&zctx, zmq::SocketKind::Pair);
+    theirs.connect(&ours.last_endpoint().unwrap()).unwrap();
+
+    let theirs2 = zsock(&zctx, zmq::SocketKind::Pair);
+    theirs2.bind("tcp://127.0.0.1:*").unwrap();
+    let ours2 = our(&ctx, SocketType::Pair);
+    ours2.connect(&theirs2.last_endpoint().unwrap()).unwrap();
+
+    for (ours, theirs) in [(&ours, &theirs), (&ours2, &theirs2)] {
+        for body in bodies() {
+            // Our PAIR sends first: when it is the bound side, the send
+            // waits for libzmq's connection.
+            ours.send(msg(&body)).unwrap();
+            assert_eq!(theirs.recv().unwrap(), body);
+            theirs.send(&refs(&body)).unwrap();
+            assert_eq!(frames(&ours.recv().unwrap()), body);
+        }
+        for i in 0..1000u32 {
+            theirs.send(&[&i.to_be_bytes()]).unwrap();
+            ours.send(Bytes::from(i.to_be_bytes().to_vec())).unwrap();
+        }
+        for i in 0..1000u32 {
+            assert_eq!(&ours.recv().unwrap()[0], &i.to_be_bytes());
+            assert_eq!(theirs.recv().unwrap(), vec![i.to_be_bytes().to_vec()]);
+        }
+    }
+}
