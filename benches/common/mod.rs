@@ -1,0 +1,755 @@
+//! The harness shared by the benchmarks in this directory, each of which
+//! includes it with `#[path = "common/mod.rs"] mod common;` (cargo does not
+//! build `benches/common/mod.rs` as a benchmark of its own).
+//!
+//! A benchmark binary is both the orchestrating parent and, re-executed
+//! as `<bench> child <impl> <role> <endpoint> <size> <count>`, the measured
+//! processes. Per measurement the parent starts a *binder* child, which
+//! binds `tcp://127.0.0.1:*` and prints `endpoint <resolved>` on stdout,
+//! then a *connector* child given that endpoint; one of the two prints a
+//! result line. Every wait has a deadline and a child that is dropped
+//! before it exited successfully is killed, so nothing hangs.
+//!
+//! Here: the environment settings (`BENCH_SCALE`, `BENCH_RUNS`,
+//! `BENCH_TIMEOUT`), the pair runner, interleaved runs, medians with
+//! min-max ranges, tables, the machine line, and a minimal libzmq socket
+//! through the raw C API ([`zmq`]).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a child's blocking send or receive may wait before the run is
+/// declared broken.
+pub const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Stdout line prefix with which a binder announces its endpoint.
+pub const ENDPOINT_LINE: &str = "endpoint ";
+
+/// The endpoint every binder binds.
+const BIND_ENDPOINT: &str = "tcp://127.0.0.1:*";
+
+pub type Res<T> = Result<T, String>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impl {
+    Brokerless,
+    Libzmq,
+}
+
+impl Impl {
+    pub const ALL: [Impl; 2] = [Impl::Brokerless, Impl::Libzmq];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Brokerless => "brokerless",
+            Impl::Libzmq => "libzmq",
+        }
+    }
+
+    fn parse(s: &str) -> Res<Impl> {
+        Impl::ALL
+            .into_iter()
+            .find(|i| i.name() == s)
+            .ok_or_else(|| format!("unknown implementation {s:?}"))
+    }
+}
+
+/// The benchmark's `main`: runs `child` for `child ...` arguments and
+/// `parent` otherwise (cargo passes `--bench`), and exits with status 1
+/// and a message prefixed by `bench` on failure.
+pub fn main(bench: &str, child: fn(&[String]) -> Res<()>, parent: fn() -> Res<()>) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.split_first() {
+        Some((first, rest)) if first == "child" => child(rest),
+        _ => parent(),
+    };
+    if let Err(e) = result {
+        eprintln!("{bench}: {e}");
+        std::process::exit(1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parent side
+// ---------------------------------------------------------------------------
+
+/// What the environment asks for.
+pub struct Settings {
+    /// `BENCH_SCALE`: multiplies every message count (default 1).
+    pub scale: f64,
+    /// `BENCH_RUNS`: runs per cell (default 5).
+    pub runs: usize,
+    /// `BENCH_TIMEOUT`: seconds one measurement may take (default 120).
+    pub timeout: Duration,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Res<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid number")),
+        Err(_) => Ok(default),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Res<Settings> {
+        let scale: f64 = env_parse("BENCH_SCALE", 1.0)?;
+        let runs: usize = env_parse("BENCH_RUNS", 5)?;
+        let timeout: f64 = env_parse("BENCH_TIMEOUT", 120.0)?;
+        let positive = |x: f64| x > 0.0 && x.is_finite();
+        if !positive(scale) || runs == 0 || !positive(timeout) {
+            return Err("BENCH_SCALE, BENCH_RUNS and BENCH_TIMEOUT must be positive".into());
+        }
+        Ok(Settings {
+            scale,
+            runs,
+            timeout: Duration::from_secs_f64(timeout),
+        })
+    }
+
+    /// `base` scaled by `BENCH_SCALE`, at least `min`.
+    pub fn count(&self, base: u64, min: u64) -> u64 {
+        ((base as f64 * self.scale).round() as u64).max(min)
+    }
+}
+
+/// This binary, to be re-executed as the children.
+pub fn own_exe() -> Res<std::path::PathBuf> {
+    std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))
+}
+
+/// Runs `one(imp, run)` for each of `runs` runs and both implementations,
+/// interleaved, alternating which implementation goes first (this machine
+/// is noisy); returns the samples indexed by `Impl as usize`.
+pub fn interleaved<T>(runs: usize, mut one: impl FnMut(Impl, usize) -> Res<T>) -> Res<[Vec<T>; 2]> {
+    let mut samples = [Vec::new(), Vec::new()];
+    for run in 0..runs {
+        let mut order = Impl::ALL;
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for imp in order {
+            samples[imp as usize].push(one(imp, run)?);
+        }
+    }
+    Ok(samples)
+}
+
+/// Which process of a [`Pair`] prints the result line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Reporter {
+    Binder,
+    #[allow(dead_code, reason = "not every benchmark uses it")]
+    Connector,
+}
+
+/// One measurement: `child <imp> <role> <endpoint> <args...>` twice.
+pub struct Pair<'a> {
+    pub imp: Impl,
+    /// The binding process: its name in messages and its role argument.
+    pub binder: (&'static str, &'a str),
+    /// The connecting process: its name in messages and its role argument.
+    pub connector: (&'static str, &'a str),
+    /// Arguments after the endpoint, the same for both.
+    pub args: &'a [String],
+    pub reporter: Reporter,
+    /// Prefix of the reporter's result line.
+    pub result_line: &'a str,
+}
+
+impl Pair<'_> {
+    /// Runs the binder, then the connector on the binder's endpoint, and
+    /// returns the rest of the reporter's result line once both exited
+    /// successfully, all within `timeout`.
+    pub fn run(&self, exe: &Path, timeout: Duration) -> Res<String> {
+        let deadline = Instant::now() + timeout;
+        let command = |role: &str, endpoint: &str, stdout: Stdio| {
+            let mut cmd = Command::new(exe);
+            cmd.args(["child", self.imp.name(), role, endpoint])
+                .args(self.args)
+                .stdout(stdout);
+            cmd
+        };
+        let mut binder = Kid::spawn(
+            self.binder.0,
+            &mut command(self.binder.1, BIND_ENDPOINT, Stdio::piped()),
+        )?;
+        let binder_lines = binder.stdout_lines()?;
+        let endpoint = binder.wait_line(&binder_lines, ENDPOINT_LINE, deadline, None)?;
+        let connector_stdout = match self.reporter {
+            Reporter::Binder => Stdio::null(),
+            Reporter::Connector => Stdio::piped(),
+        };
+        let mut connector = Kid::spawn(
+            self.connector.0,
+            &mut command(self.connector.1, &endpoint, connector_stdout),
+        )?;
+        let (reporter, other, lines) = match self.reporter {
+            Reporter::Binder => (&mut binder, &mut connector, binder_lines),
+            Reporter::Connector => {
+                let lines = connector.stdout_lines()?;
+                (&mut connector, &mut binder, lines)
+            }
+        };
+        let result = reporter.wait_line(&lines, self.result_line, deadline, Some(other))?;
+        other.wait_success(deadline)?;
+        reporter.wait_success(deadline)?;
+        Ok(result)
+    }
+}
+
+/// A child process that is killed if it is dropped before it exited
+/// successfully, so that every error path cleans up.
+struct Kid {
+    role: &'static str,
+    child: Child,
+    reaped: bool,
+}
+
+impl Kid {
+    fn spawn(role: &'static str, cmd: &mut Command) -> Res<Kid> {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the {role}: {e}"))?;
+        Ok(Kid {
+            role,
+            child,
+            reaped: false,
+        })
+    }
+
+    /// Forwards the child's stdout lines to a channel from a thread, so
+    /// that the parent can wait for them with a deadline.
+    fn stdout_lines(&mut self) -> Res<mpsc::Receiver<String>> {
+        let out = self
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| format!("the {}'s stdout is not piped", self.role))?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// Fails if the child has exited unsuccessfully (or at all, when
+    /// `must_live`).
+    fn check(&mut self, must_live: bool) -> Res<()> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => {
+                self.reaped = true;
+                if status.success() && !must_live {
+                    Ok(())
+                } else {
+                    Err(format!("the {} exited early ({status})", self.role))
+                }
+            }
+            Err(e) => Err(format!("cannot watch the {}: {e}", self.role)),
+        }
+    }
+
+    /// Waits for the stdout line starting with `prefix` and returns the
+    /// rest, while watching this child and `other` for failures.
+    fn wait_line(
+        &mut self,
+        lines: &mpsc::Receiver<String>,
+        prefix: &str,
+        deadline: Instant,
+        mut other: Option<&mut Kid>,
+    ) -> Res<String> {
+        loop {
+            match lines.recv_timeout(Duration::from_millis(20)) {
+                Ok(line) => {
+                    return line.strip_prefix(prefix).map(str::to_owned).ok_or_else(|| {
+                        format!("the {} printed {line:?}, expected {prefix:?}...", self.role)
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // Give it a moment to exit, to report its status.
+                    let grace = Instant::now() + Duration::from_secs(1);
+                    while Instant::now() < grace {
+                        self.check(true)?;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    return Err(format!(
+                        "the {} closed its stdout before printing {prefix:?}",
+                        self.role
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(other) = other.as_deref_mut() {
+                if !other.reaped {
+                    other.check(false)?;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("timed out waiting for the {}", self.role));
+            }
+        }
+    }
+
+    /// Waits for a successful exit.
+    fn wait_success(&mut self, deadline: Instant) -> Res<()> {
+        loop {
+            self.check(false)?;
+            if self.reaped {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("timed out waiting for the {} to exit", self.role));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statistics and tables
+// ---------------------------------------------------------------------------
+
+pub fn median_min_max(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    (median, s[0], s[n - 1])
+}
+
+/// `x` to about three significant digits.
+fn sig3(x: f64) -> String {
+    let decimals = if x >= 100.0 {
+        0
+    } else if x >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{x:.decimals$}")
+}
+
+/// `12.3 [11.9-14.0]`: the median and the range of `v / div`, to about
+/// three significant digits, with `unit` after the median.
+pub fn range_cell(v: &[f64], div: f64, unit: &str) -> String {
+    let (med, min, max) = median_min_max(v);
+    format!(
+        "{}{unit} [{}-{}]",
+        sig3(med / div),
+        sig3(min / div),
+        sig3(max / div)
+    )
+}
+
+/// `1.23M [1.10-1.31]`: a rate's median and range, in one unit.
+fn rate_cell(v: &[f64]) -> String {
+    let med = median_min_max(v).0;
+    let (div, unit) = if med >= 1e6 {
+        (1e6, "M")
+    } else if med >= 1e3 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    range_cell(v, div, unit)
+}
+
+/// The ratio of the brokerless median to the libzmq median, `1.23x`.
+pub fn ratio_cell(samples: &[Vec<f64>; 2]) -> String {
+    let b = median_min_max(&samples[Impl::Brokerless as usize]).0;
+    let z = median_min_max(&samples[Impl::Libzmq as usize]).0;
+    format!("{:.2}x", b / z)
+}
+
+/// Prints a table of messages/s and MB/s per message size (`rates` are
+/// msgs/s samples indexed by `Impl as usize`), the last column headed
+/// `ratio_header`.
+pub fn print_throughput_table(rows: &[(usize, [Vec<f64>; 2])], ratio_header: &str) {
+    let header = [
+        "size",
+        "brokerless msgs/s",
+        "brokerless MB/s",
+        "libzmq msgs/s",
+        "libzmq MB/s",
+        ratio_header,
+    ];
+    let rows: Vec<[String; 6]> = rows
+        .iter()
+        .map(|(size, rates)| {
+            let mb = |v: &[f64]| format!("{:.1}", median_min_max(v).0 * *size as f64 / 1e6);
+            let (b, z) = (
+                &rates[Impl::Brokerless as usize],
+                &rates[Impl::Libzmq as usize],
+            );
+            [
+                size_label(*size),
+                rate_cell(b),
+                mb(b),
+                rate_cell(z),
+                mb(z),
+                ratio_cell(rates),
+            ]
+        })
+        .collect();
+    print_table(header, &rows);
+}
+
+/// A Markdown table, every column right-aligned (widths in characters).
+pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut width = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(width)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(header);
+    println!("|{}|", width.map(|w| "-".repeat(w + 2)).join("|"));
+    for r in rows {
+        line(r.each_ref().map(String::as_str));
+    }
+}
+
+pub fn size_label(size: usize) -> String {
+    if size >= 1024 && size % 1024 == 0 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// Prints `machine: nproc <n>, kernel <release>, <CPU model>`.
+pub fn print_machine_line() {
+    println!(
+        "machine: nproc {}, kernel {}{}",
+        nproc(),
+        uname_r(),
+        cpu_model()
+    );
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    let s = String::from_utf8(out.stdout).ok()?;
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn nproc() -> String {
+    command_output("nproc", &[])
+        .or_else(|| {
+            std::thread::available_parallelism()
+                .ok()
+                .map(|n| n.to_string())
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn uname_r() -> String {
+    command_output("uname", &["-r"]).unwrap_or_else(|| "?".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| format!(", {}", m.trim()))
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Child side
+// ---------------------------------------------------------------------------
+
+/// A child's parsed `<impl> <role> <endpoint> <size> <count>` arguments.
+pub struct ChildArgs<'a> {
+    pub imp: Impl,
+    pub role: &'a str,
+    pub endpoint: &'a str,
+    pub size: usize,
+    pub count: u64,
+}
+
+impl ChildArgs<'_> {
+    /// Parses the arguments after `child`; `roles` (`recv|send`) is for
+    /// the usage message.
+    pub fn parse<'a>(args: &'a [String], roles: &str) -> Res<ChildArgs<'a>> {
+        let [imp, role, endpoint, size, count] = args else {
+            return Err(format!(
+                "usage: child <brokerless|libzmq> <{roles}> <endpoint> <size> <count>, got {args:?}"
+            ));
+        };
+        Ok(ChildArgs {
+            imp: Impl::parse(imp)?,
+            role,
+            endpoint,
+            size: size.parse().map_err(|_| format!("bad size {size:?}"))?,
+            count: count.parse().map_err(|_| format!("bad count {count:?}"))?,
+        })
+    }
+}
+
+/// Tells the parent where to connect (stdout is line-buffered, so the
+/// line goes out at once even into a pipe).
+pub fn announce(endpoint: &str) {
+    println!("{ENDPOINT_LINE}{endpoint}");
+}
+
+/// A brokerless context with one I/O thread (the default), or an error.
+pub fn brokerless_context() -> Res<brokerless::Context> {
+    brokerless::Context::builder()
+        .build()
+        .map_err(|e| format!("context: {e}"))
+}
+
+/// The libzmq side through the raw C API, as libzmq's own perf tools
+/// (`local_thr`, `local_lat` ...) use it.
+pub mod zmq {
+    use std::ffi::{CString, c_int, c_void};
+
+    use libzmq_peer::{ZMQ_LAST_ENDPOINT, ZmqError, ffi};
+
+    use super::{CHILD_TIMEOUT, Res};
+
+    /// A context with one socket; closes the socket and terminates the
+    /// context (waiting for the linger, infinite by default) on drop.
+    pub struct Zmq {
+        ctx: *mut c_void,
+        pub sock: *mut c_void,
+    }
+
+    fn last(what: &str) -> String {
+        format!("{what}: {}", ZmqError::last())
+    }
+
+    /// Runs `call` until it does not fail with EINTR; `Err` on failure.
+    pub fn retry(what: &str, mut call: impl FnMut() -> c_int) -> Res<c_int> {
+        loop {
+            let rc = call();
+            if rc >= 0 {
+                return Ok(rc);
+            }
+            let e = ZmqError::last();
+            if !e.is_interrupted() {
+                return Err(format!("{what}: {e}"));
+            }
+        }
+    }
+
+    impl Zmq {
+        /// A socket of `kind` (`SocketKind::raw`) in a new context, with
+        /// `timeout_option` (`ZMQ_RCVTIMEO` or `ZMQ_SNDTIMEO`) set to
+        /// [`CHILD_TIMEOUT`].
+        pub fn new(kind: i32, timeout_option: i32) -> Res<Zmq> {
+            let ctx = ffi::zmq_ctx_new();
+            if ctx.is_null() {
+                return Err(last("zmq_ctx_new"));
+            }
+            // SAFETY: `ctx` is a live context.
+            let sock = unsafe { ffi::zmq_socket(ctx, kind) };
+            let z = Zmq { ctx, sock };
+            if sock.is_null() {
+                return Err(last("zmq_socket"));
+            }
+            z.set_int(timeout_option, CHILD_TIMEOUT.as_millis() as c_int)?;
+            Ok(z)
+        }
+
+        /// Sets an integer socket option.
+        pub fn set_int(&self, option: i32, value: c_int) -> Res<()> {
+            // SAFETY: live socket; the value points to one c_int whose
+            // size is passed.
+            let rc = unsafe {
+                ffi::zmq_setsockopt(
+                    self.sock,
+                    option,
+                    (&raw const value).cast(),
+                    size_of::<c_int>(),
+                )
+            };
+            if rc != 0 {
+                return Err(last("zmq_setsockopt"));
+            }
+            Ok(())
+        }
+
+        pub fn bind(&self, endpoint: &str) -> Res<()> {
+            self.endpoint_call("zmq_bind", endpoint, ffi::zmq_bind)
+        }
+
+        pub fn connect(&self, endpoint: &str) -> Res<()> {
+            self.endpoint_call("zmq_connect", endpoint, ffi::zmq_connect)
+        }
+
+        fn endpoint_call(
+            &self,
+            what: &str,
+            endpoint: &str,
+            f: unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char) -> c_int,
+        ) -> Res<()> {
+            let c = CString::new(endpoint).map_err(|_| format!("bad endpoint {endpoint:?}"))?;
+            // SAFETY: live socket; `c` is NUL-terminated and outlives the
+            // call.
+            if unsafe { f(self.sock, c.as_ptr()) } != 0 {
+                return Err(last(what));
+            }
+            Ok(())
+        }
+
+        pub fn last_endpoint(&self) -> Res<String> {
+            let mut buf = [0u8; 256];
+            let mut len = buf.len();
+            // SAFETY: live socket; `buf` is writable for `len` bytes and
+            // libzmq writes the actual length back.
+            let rc = unsafe {
+                ffi::zmq_getsockopt(
+                    self.sock,
+                    ZMQ_LAST_ENDPOINT,
+                    buf.as_mut_ptr().cast(),
+                    &mut len,
+                )
+            };
+            if rc != 0 {
+                return Err(last("ZMQ_LAST_ENDPOINT"));
+            }
+            let s = &buf[..len.min(buf.len())];
+            let s = s.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8(s.to_vec()).map_err(|_| "endpoint not UTF-8".to_string())
+        }
+
+        /// Sends `count` single-frame messages with a copy of `payload`
+        /// each, as libzmq's `remote_thr` sends.
+        pub fn send_copies(&self, payload: &[u8], count: u64) -> Res<()> {
+            let size = payload.len();
+            let mut msg = ffi::zmq_msg_t::zeroed();
+            for _ in 0..count {
+                // As remote_thr: a fresh message per send (libzmq allocates
+                // it, beyond 33 bytes), plus a copy of the payload into it,
+                // which remote_thr skips but real applications do.
+                // SAFETY: `msg` is valid, writable storage for a zmq_msg_t.
+                retry("zmq_msg_init_size", || unsafe {
+                    ffi::zmq_msg_init_size(&mut msg, size)
+                })?;
+                // SAFETY: the message was just initialised with room for
+                // exactly `size` bytes at zmq_msg_data; the buffers are
+                // distinct.
+                unsafe {
+                    let dst = ffi::zmq_msg_data(&mut msg).cast::<u8>();
+                    std::ptr::copy_nonoverlapping(payload.as_ptr(), dst, size);
+                }
+                // SAFETY: live socket and initialised message; on success
+                // libzmq takes the content and leaves `msg` empty.
+                let sent = retry("zmq_msg_send", || unsafe {
+                    ffi::zmq_msg_send(&mut msg, self.sock, 0)
+                });
+                // SAFETY: `msg` is initialised (empty after a successful
+                // send); closing it is what remote_thr does too.
+                unsafe { ffi::zmq_msg_close(&mut msg) };
+                sent?;
+            }
+            Ok(())
+        }
+    }
+
+    /// An initialised `zmq_msg_t`, boxed so that it never moves, closed on
+    /// drop.
+    pub struct Msg(Box<ffi::zmq_msg_t>);
+
+    impl Msg {
+        /// A message initialised empty (`zmq_msg_init`), to be reused for
+        /// every receive as libzmq's perf tools do.
+        pub fn new() -> Res<Msg> {
+            let mut msg = Box::new(ffi::zmq_msg_t::zeroed());
+            // SAFETY: `msg` is valid, writable storage for a zmq_msg_t; it
+            // stays at this heap address until it is closed in `drop`.
+            retry("zmq_msg_init", || unsafe { ffi::zmq_msg_init(&mut *msg) })?;
+            Ok(Msg(msg))
+        }
+
+        pub fn as_mut_ptr(&mut self) -> *mut ffi::zmq_msg_t {
+            &mut *self.0
+        }
+
+        /// The size of the content (`zmq_msg_size`).
+        pub fn size(&self) -> usize {
+            // SAFETY: the message is initialised.
+            unsafe { ffi::zmq_msg_size(&*self.0) }
+        }
+
+        /// A copy of the content.
+        #[allow(dead_code, reason = "not every benchmark uses it")]
+        pub fn content(&mut self) -> Vec<u8> {
+            let size = self.size();
+            // SAFETY: the message is initialised; zmq_msg_data points to
+            // its `size` bytes of content, valid until it is next changed.
+            unsafe {
+                let data = ffi::zmq_msg_data(self.as_mut_ptr()).cast::<u8>();
+                std::slice::from_raw_parts(data, size).to_vec()
+            }
+        }
+
+        /// Whether more frames of the message follow (`zmq_msg_more`).
+        #[allow(dead_code, reason = "not every benchmark uses it")]
+        pub fn more(&self) -> bool {
+            // SAFETY: the message is initialised.
+            unsafe { ffi::zmq_msg_more(&*self.0) != 0 }
+        }
+    }
+
+    impl Drop for Msg {
+        fn drop(&mut self) {
+            // SAFETY: the message is initialised and closed only here.
+            unsafe { ffi::zmq_msg_close(&mut *self.0) };
+        }
+    }
+
+    impl Drop for Zmq {
+        fn drop(&mut self) {
+            // SAFETY: `sock` (if any) and `ctx` are live and closed only
+            // here, socket first; zmq_ctx_term is retried on EINTR as
+            // zmq_ctx_term(3) requires.
+            unsafe {
+                if !self.sock.is_null() {
+                    ffi::zmq_close(self.sock);
+                }
+                while ffi::zmq_ctx_term(self.ctx) != 0 && ZmqError::last().is_interrupted() {}
+            }
+        }
+    }
+}
