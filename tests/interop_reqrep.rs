@@ -507,3 +507,115 @@ fn pair_with_libzmq_either_side_binding() {
         }
     }
 }
+
+/// Our REQ clients and our DEALER workers on a libzmq load-balancing
+/// broker (two libzmq ROUTERs): a worker announces itself with "READY",
+/// the broker hands each request to a ready worker with the client's
+/// envelope, and routes the worker's reply back to the client.
+#[test]
+fn our_req_clients_and_dealer_workers_on_a_libzmq_broker() {
+    const CLIENTS: usize = 3;
+    const WORKERS: usize = 2;
+    const REQUESTS: usize = 50;
+    let zctx = zmq_ctx();
+    let frontend = zsock(&zctx, zmq::SocketKind::Router);
+    frontend.bind("tcp://127.0.0.1:*").unwrap();
+    let backend = zsock(&zctx, zmq::SocketKind::Router);
+    backend.bind("tcp://127.0.0.1:*").unwrap();
+    let (front_ep, back_ep) = (
+        frontend.last_endpoint().unwrap(),
+        backend.last_endpoint().unwrap(),
+    );
+
+    // The broker: one thread owns both libzmq sockets.
+    let broker = std::thread::spawn(move || {
+        let mut ready: std::collections::VecDeque<Vec<u8>> = Default::default();
+        let mut served: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let mut replies = 0;
+        // Every worker is ready before the first request is handed out, so
+        // the FIFO of ready workers gives each of them work.
+        while ready.len() < WORKERS {
+            let mut m = backend.recv().unwrap();
+            let worker = m.remove(0);
+            assert_eq!(m, v(&["READY"]));
+            ready.push_back(worker);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while replies < CLIENTS * REQUESTS {
+            assert!(Instant::now() < deadline, "broker stalled");
+            if backend.poll(zmq::ZMQ_POLLIN, 10).unwrap() != 0 {
+                let mut m = backend.recv().unwrap();
+                let worker = m.remove(0);
+                assert_eq!(m.len(), 3, "[client, \"\", reply]: {m:?}");
+                assert!(m[1].is_empty());
+                *served.entry(worker.clone()).or_default() += 1;
+                ready.push_back(worker);
+                frontend.send(&refs(&m)).unwrap();
+                replies += 1;
+            }
+            if !ready.is_empty() && frontend.poll(zmq::ZMQ_POLLIN, 0).unwrap() != 0 {
+                let mut m = frontend.recv().unwrap();
+                assert_eq!(m.len(), 3, "[client, \"\", request]: {m:?}");
+                m.insert(0, ready.pop_front().unwrap());
+                backend.send(&refs(&m)).unwrap();
+            }
+        }
+        served
+    });
+
+    let ctx = Context::new();
+    let workers: Vec<brokerless::Socket> = (0..WORKERS)
+        .map(|w| {
+            let dealer = our(&ctx, SocketType::Dealer);
+            dealer.set_routing_id(format!("worker-{w}")).unwrap();
+            dealer.connect(&back_ep).unwrap();
+            dealer.send("READY").unwrap();
+            dealer
+        })
+        .collect();
+    let workers = std::sync::Arc::new(workers);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let worker_threads: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (workers, done) = (workers.clone(), done.clone());
+            std::thread::spawn(move || {
+                let dealer = &workers[w];
+                dealer
+                    .set_recv_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    let Ok(m) = dealer.recv() else { continue };
+                    let mut reply = frames(&m);
+                    assert_eq!(reply.len(), 3, "{reply:?}");
+                    let body = String::from_utf8(reply[2].clone()).unwrap();
+                    reply[2] = format!("{body} by worker-{w}").into_bytes();
+                    dealer.send(msg(&reply)).unwrap();
+                }
+            })
+        })
+        .collect();
+
+    std::thread::scope(|s| {
+        for c in 0..CLIENTS {
+            let (ctx, front_ep) = (&ctx, &front_ep);
+            s.spawn(move || {
+                let req = our(ctx, SocketType::Req);
+                req.connect(front_ep).unwrap();
+                for r in 0..REQUESTS {
+                    req.send(format!("c{c} r{r}")).unwrap();
+                    let reply = frames(&req.recv().unwrap());
+                    assert_eq!(reply.len(), 1);
+                    let text = String::from_utf8(reply[0].clone()).unwrap();
+                    assert!(text.starts_with(&format!("c{c} r{r} by worker-")), "{text}");
+                }
+            });
+        }
+    });
+    let served = broker.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Release);
+    for t in worker_threads {
+        t.join().unwrap();
+    }
+    assert_eq!(served.values().sum::<usize>(), CLIENTS * REQUESTS);
+    assert_eq!(served.len(), WORKERS, "every worker took part: {served:?}");
+}
