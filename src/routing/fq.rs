@@ -1,60 +1,39 @@
 //! Fair queuing over inbound pipes, as libzmq's `fq_t`.
 //!
-//! Invariant: `pipes[..active]` may have messages; the rest were found
-//! empty and wait for a "readable" notification. Each receive takes one
-//! message from the next active pipe in turn, so a busy peer cannot starve
-//! the others. A pipe whose writer closed is dropped once drained.
+//! Each receive takes one message from the next active pipe in turn, so a
+//! busy peer cannot starve the others; an empty pipe is parked (see
+//! [`ActiveSet`]) until it reports data; a pipe whose writer closed is
+//! dropped once drained.
 
+use super::active::ActiveSet;
 use crate::Message;
 use crate::pipe::{PipeId, PipeReader, Read};
 
 /// Fair-queued receiving from many pipes.
 #[derive(Default)]
 pub(crate) struct FairQueue {
-    pipes: Vec<PipeReader>,
-    active: usize,
-    current: usize,
+    pipes: ActiveSet<PipeReader>,
 }
 
 impl FairQueue {
     /// Adds a pipe, active at once (it may already hold messages).
     pub(crate) fn attach(&mut self, pipe: PipeReader) {
-        self.pipes.push(pipe);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.pipes.attach(pipe);
     }
 
     /// The pipe `id` reported data (or that its writer closed).
     pub(crate) fn activated(&mut self, id: PipeId) {
-        if let Some(i) = self.pipes.iter().position(|p| p.id() == id)
-            && i >= self.active
-        {
-            self.pipes.swap(i, self.active);
-            self.active += 1;
-        }
+        self.pipes.activate(id);
     }
 
     /// Whether the pipe `id` is still attached (it may hold messages).
     pub(crate) fn contains(&self, id: PipeId) -> bool {
-        self.pipes.iter().any(|p| p.id() == id)
+        self.pipes.get(id).is_some()
     }
 
     /// Drops the pipe `id` (closing it), whatever it still holds.
     pub(crate) fn remove(&mut self, id: PipeId) {
-        let Some(i) = self.pipes.iter().position(|p| p.id() == id) else {
-            return;
-        };
-        if i < self.active {
-            self.active -= 1;
-            self.pipes.swap(i, self.active);
-            self.pipes.swap_remove(self.active);
-            if self.current >= self.active {
-                self.current = 0;
-            }
-        } else {
-            self.pipes.swap_remove(i);
-        }
+        self.pipes.remove(id);
     }
 
     /// Number of attached pipes.
@@ -63,30 +42,18 @@ impl FairQueue {
         self.pipes.len()
     }
 
-    fn retire(&mut self, i: usize, closed: bool) {
-        self.active -= 1;
-        self.pipes.swap(i, self.active);
-        if closed {
-            self.pipes.swap_remove(self.active);
-        }
-        if self.current >= self.active {
-            self.current = 0;
-        }
-    }
-
     /// The next message in fair order, with the id of the pipe it came
     /// from; `None` when every pipe is empty.
     pub(crate) fn recv(&mut self) -> Option<(PipeId, Message)> {
-        while self.active > 0 {
-            let i = self.current;
-            match self.pipes[i].read() {
+        while let Some(pipe) = self.pipes.current() {
+            match pipe.read() {
                 Read::Message(m) => {
-                    let id = self.pipes[i].id();
-                    self.current = (i + 1) % self.active;
+                    let id = pipe.id();
+                    self.pipes.advance();
                     return Some((id, m));
                 }
-                Read::Empty => self.retire(i, false),
-                Read::Closed => self.retire(i, true),
+                Read::Empty => self.pipes.deactivate_current(),
+                Read::Closed => self.pipes.remove_current(),
             }
         }
         None

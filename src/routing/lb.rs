@@ -1,41 +1,31 @@
 //! Load balancing (round-robin) over outbound pipes, as libzmq's `lb_t`.
 //!
-//! Invariant: `pipes[..active]` are the pipes that had room when last
-//! tried; the rest are full and wait for a "writable" notification. Each
-//! message goes to the next active pipe after the one that took the
-//! previous message; a full pipe is moved out of the active range and
-//! skipped until it reports room again. A closed pipe is dropped.
+//! Each message goes to the next active pipe after the one that took the
+//! previous message; a full pipe is parked (see [`ActiveSet`]) and skipped
+//! until it reports room again; a closed pipe is dropped.
 
+use super::active::ActiveSet;
 use crate::Message;
 use crate::pipe::{PipeId, PipeWriter, WriteError};
 
 /// Round-robin over the writable pipes.
 #[derive(Default)]
 pub(crate) struct LoadBalancer {
-    pipes: Vec<PipeWriter>,
-    active: usize,
-    current: usize,
+    pipes: ActiveSet<PipeWriter>,
 }
 
 impl LoadBalancer {
     /// Adds a pipe, active at once.
     pub(crate) fn attach(&mut self, pipe: PipeWriter) {
-        self.pipes.push(pipe);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.pipes.attach(pipe);
     }
 
     /// The pipe `id` reported room (or that its reader closed).
     pub(crate) fn activated(&mut self, id: PipeId) {
-        let Some(i) = self.pipes.iter().position(|p| p.id() == id) else {
-            return;
-        };
-        if self.pipes[i].is_closed() {
-            self.remove(i);
-        } else if i >= self.active {
-            self.pipes.swap(i, self.active);
-            self.active += 1;
+        match self.pipes.get(id) {
+            Some(p) if p.is_closed() => self.pipes.remove(id),
+            Some(_) => self.pipes.activate(id),
+            None => {}
         }
     }
 
@@ -43,27 +33,6 @@ impl LoadBalancer {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.pipes.len()
-    }
-
-    fn remove(&mut self, i: usize) {
-        if i < self.active {
-            self.active -= 1;
-            self.pipes.swap(i, self.active);
-            self.pipes.swap_remove(self.active);
-            if self.current >= self.active {
-                self.current = 0;
-            }
-        } else {
-            self.pipes.swap_remove(i);
-        }
-    }
-
-    fn deactivate(&mut self, i: usize) {
-        self.active -= 1;
-        self.pipes.swap(i, self.active);
-        if self.current >= self.active {
-            self.current = 0;
-        }
     }
 
     /// Sends `msg` to the next pipe with room and says which pipe took it,
@@ -81,21 +50,21 @@ impl LoadBalancer {
         mut msg: Message,
         mut before: impl FnMut(PipeId),
     ) -> Result<PipeId, Message> {
-        while self.active > 0 {
-            let i = self.current;
-            before(self.pipes[i].id());
-            match self.pipes[i].write(msg) {
+        while let Some(pipe) = self.pipes.current() {
+            let id = pipe.id();
+            before(id);
+            match pipe.write(msg) {
                 Ok(()) => {
-                    self.current = (i + 1) % self.active;
-                    return Ok(self.pipes[i].id());
+                    self.pipes.advance();
+                    return Ok(id);
                 }
                 Err(WriteError::Full(back)) => {
                     msg = back;
-                    self.deactivate(i);
+                    self.pipes.deactivate_current();
                 }
                 Err(WriteError::Closed(back)) => {
                     msg = back;
-                    self.remove(i);
+                    self.pipes.remove_current();
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Routing strategies shared by the socket types: each is a small unit
 //! over pipe ends, tested on its own.
 
+pub(crate) mod active;
 pub(crate) mod fq;
 pub(crate) mod lb;
