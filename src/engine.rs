@@ -16,8 +16,9 @@ use bytes::BytesMut;
 use mio::net::TcpStream;
 
 use crate::pipe::{self, PipeReader, PipeWriter, WriteError};
-use crate::zmtp::{Config, Connection, Event, PeerInfo};
-use crate::{Message, ProtocolError};
+use crate::routing::trie::CountedTrie;
+use crate::zmtp::{Command, Config, Connection, Event, PeerInfo, Subscription};
+use crate::{Message, ProtocolError, SocketType};
 
 /// Stop pulling from the outbound pipe once this much is waiting to be
 /// written: big enough to batch many small messages per syscall, small
@@ -82,13 +83,20 @@ pub(crate) struct Engine {
     eof: bool,
     stalled: Option<Message>,
     outbound_closed: bool,
+    /// SUB/XSUB: outbound 1/0-prefixed messages are subscriptions.
+    sends_subscriptions: bool,
+    /// PUB/XPUB: inbound SUBSCRIBE/CANCEL become 1/0-prefixed messages.
+    takes_subscriptions: bool,
 }
 
 impl Engine {
     /// Starts the ZMTP exchange on a connected stream (our greeting is
     /// queued at once).
     pub(crate) fn new(stream: TcpStream, config: Config) -> Engine {
+        let t = config.socket_type;
         Engine {
+            sends_subscriptions: matches!(t, SocketType::Sub | SocketType::XSub),
+            takes_subscriptions: matches!(t, SocketType::Pub | SocketType::XPub),
             stream,
             conn: Connection::new(config),
             input: ReadBuffer::default(),
@@ -104,6 +112,21 @@ impl Engine {
     /// The stream, for (de)registration with the poller.
     pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
         &mut self.stream
+    }
+
+    /// SUB/XSUB: queues every subscription in `set` (after a handshake,
+    /// before anything from the pipe), in the form the peer asks for.
+    pub(crate) fn send_subscriptions(&mut self, set: &std::sync::Mutex<CountedTrie>) {
+        if !self.sends_subscriptions {
+            return;
+        }
+        let topics = set.lock().unwrap_or_else(|e| e.into_inner()).topics();
+        for topic in topics {
+            self.conn.send_subscription(&Subscription {
+                subscribe: true,
+                topic: topic.into(),
+            });
+        }
     }
 
     /// Records readiness reported by the poller.
@@ -201,19 +224,38 @@ impl Engine {
             };
             match event {
                 Event::Established(info) => return Ok(Some(info)),
-                Event::Message(msg) => {
-                    if let Some(p) = pipes.as_deref_mut()
-                        && let Err(WriteError::Full(msg)) = p.inbound.write(msg)
-                    {
-                        self.stalled = Some(msg);
-                    }
+                Event::Message(msg) => self.deliver(pipes.as_deref_mut(), msg),
+                // A publisher's socket sees subscriptions as messages, the
+                // form ZMTP 3.0 peers send them in anyway.
+                Event::Command(Command::Subscribe(topic)) if self.takes_subscriptions => {
+                    let sub = Subscription {
+                        subscribe: true,
+                        topic,
+                    };
+                    self.deliver(pipes.as_deref_mut(), sub.to_message());
                 }
-                // Subscriptions and the like belong to later socket types;
-                // PING is answered by the core itself.
+                Event::Command(Command::Cancel(topic)) if self.takes_subscriptions => {
+                    let sub = Subscription {
+                        subscribe: false,
+                        topic,
+                    };
+                    self.deliver(pipes.as_deref_mut(), sub.to_message());
+                }
+                // PING is answered by the core itself; JOIN/LEAVE belong to
+                // later socket types.
                 Event::Command(_) => {}
             }
         }
         Ok(None)
+    }
+
+    /// Hands a received message to the socket; a full pipe stalls input.
+    fn deliver(&mut self, pipes: Option<&mut EnginePipes>, msg: Message) {
+        if let Some(p) = pipes
+            && let Err(WriteError::Full(msg)) = p.inbound.write(msg)
+        {
+            self.stalled = Some(msg);
+        }
     }
 
     /// One read into the input buffer; returns whether bytes arrived.
@@ -251,7 +293,10 @@ impl Engine {
     fn fill_transmit(&mut self, pipes: &mut EnginePipes) {
         while !self.outbound_closed && self.conn.transmit().len() < WRITE_BATCH {
             match pipes.outbound.read() {
-                pipe::Read::Message(msg) => self.conn.send(&msg),
+                pipe::Read::Message(msg) => match Subscription::from_message(&msg) {
+                    Some(sub) if self.sends_subscriptions => self.conn.send_subscription(&sub),
+                    _ => self.conn.send(&msg),
+                },
                 pipe::Read::Empty => break,
                 pipe::Read::Closed => self.outbound_closed = true,
             }

@@ -142,11 +142,22 @@ impl PipeWriter {
 
     /// Queues `msg`, or hands it back if the pipe is full or dead.
     pub(crate) fn write(&self, msg: Message) -> Result<(), WriteError> {
+        self.write_inner(msg, true)
+    }
+
+    /// Queues a control message (a subscription) even past the high-water
+    /// mark: losing one would silently change what the peer sends. The
+    /// caller bounds how many it writes (one per distinct topic).
+    pub(crate) fn write_control(&self, msg: Message) -> Result<(), WriteError> {
+        self.write_inner(msg, false)
+    }
+
+    fn write_inner(&self, msg: Message, bounded: bool) -> Result<(), WriteError> {
         let mut st = self.shared.lock();
         if st.reader_closed {
             return Err(WriteError::Closed(msg));
         }
-        if self.shared.full(&st) {
+        if bounded && self.shared.full(&st) {
             st.writer_blocked = true;
             return Err(WriteError::Full(msg));
         }

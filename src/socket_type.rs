@@ -124,6 +124,8 @@ impl SocketType {
                 | SocketType::Dealer
                 | SocketType::Router
                 | SocketType::Pair
+                | SocketType::Pub
+                | SocketType::Sub
         )
     }
 

@@ -383,6 +383,9 @@ impl IoThread {
             info.socket_type
         );
         s.generation += 1; // voids the handshake timer
+        if let State::Active(engine) = &mut s.state {
+            engine.send_subscriptions(&s.socket.subscriptions);
+        }
         // The socket hears of the peer before the monitor does, so that a
         // call made after seeing the event finds the peer in place.
         if let Some(p) = &s.pipes {

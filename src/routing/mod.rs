@@ -4,3 +4,4 @@
 pub(crate) mod active;
 pub(crate) mod fq;
 pub(crate) mod lb;
+pub(crate) mod trie;

@@ -10,11 +10,13 @@ mod mailbox;
 mod monitor;
 mod options;
 mod pair;
+mod publish;
 mod pull;
 mod push;
 mod rep;
 mod req;
 mod router;
+mod subscribe;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +29,7 @@ use crate::context::ContextInner;
 use crate::io::{IoCmd, IoHandle};
 use crate::options::Options;
 use crate::pipe::{self, PipeId};
+use crate::routing::trie::CountedTrie;
 use crate::transport::{Endpoint, tcp};
 use crate::zmtp::PeerInfo;
 use crate::{Error, Message, Result, SocketType};
@@ -46,9 +49,23 @@ pub(crate) trait Pattern: Send {
     fn send(&mut self, msg: Message, options: &Options) -> Result<Result<(), Message>>;
     /// Receives a whole message, or `None` when none is ready.
     fn recv(&mut self, options: &Options) -> Result<Option<Message>>;
+    /// Adds (`true`) or cancels a subscription (SUB).
+    fn subscribe(&mut self, _topic: &[u8], _subscribe: bool) -> Result<()> {
+        Err(Error::NotSupported(
+            "only SUB sockets have subscriptions".into(),
+        ))
+    }
+    /// How many peers have at least one subscription (PUB).
+    fn subscribers(&self) -> Option<usize> {
+        None
+    }
+    /// Messages dropped because a peer's queue was full (PUB).
+    fn dropped(&self) -> u64 {
+        0
+    }
 }
 
-fn new_pattern(t: SocketType) -> Result<Box<dyn Pattern>> {
+fn new_pattern(t: SocketType, shared: &Arc<SocketShared>) -> Result<Box<dyn Pattern>> {
     match t {
         SocketType::Push => Ok(Box::new(push::Push::default())),
         SocketType::Pull => Ok(Box::new(pull::Pull::default())),
@@ -57,6 +74,8 @@ fn new_pattern(t: SocketType) -> Result<Box<dyn Pattern>> {
         SocketType::Req => Ok(Box::new(req::Req::new())),
         SocketType::Rep => Ok(Box::new(rep::Rep::default())),
         SocketType::Router => Ok(Box::new(router::Router::new())),
+        SocketType::Pub => Ok(Box::new(publish::Pub::default())),
+        SocketType::Sub => Ok(Box::new(subscribe::Sub::new(shared.clone()))),
         other => Err(Error::NotSupported(format!(
             "{other} sockets are not built yet"
         ))),
@@ -75,6 +94,9 @@ pub(crate) struct SocketShared {
     pub mailbox: Arc<Mailbox>,
     /// Where monitor events go, if someone watches.
     monitor: Mutex<Option<Arc<monitor::MonitorQueue>>>,
+    /// SUB: the subscriptions, which the I/O thread sends in full on
+    /// every (re)connection; the socket sends only changes after that.
+    pub subscriptions: Mutex<CountedTrie>,
 }
 
 impl SocketShared {
@@ -116,21 +138,27 @@ pub struct Socket {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Socket> {
-        let pattern = new_pattern(socket_type)?;
-        let io = ctx.pick_io()?;
         let shared = Arc::new(SocketShared {
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
             socket_type,
             mailbox: Arc::new(Mailbox::new()),
             monitor: Mutex::new(None),
+            subscriptions: Mutex::new(CountedTrie::default()),
         });
+        let pattern = new_pattern(socket_type, &shared)?;
+        let mut options = Options::default();
+        if socket_type == SocketType::Sub {
+            // As libzmq: queued subscriptions are not worth waiting for.
+            options.linger = Some(Duration::ZERO);
+        }
+        let io = ctx.pick_io()?;
         ctx.register(&shared.mailbox);
         Ok(Socket {
             ctx,
             io,
             shared,
             state: Mutex::new(State {
-                options: Options::default(),
+                options,
                 pattern,
                 last_endpoint: None,
                 commands: Vec::new(),
@@ -363,6 +391,53 @@ impl Socket {
     /// [`Error::WouldBlock`].
     pub fn try_recv(&self) -> Result<Message> {
         self.blocking(|_| Some(Duration::ZERO), |st| st.pattern.recv(&st.options))
+    }
+
+    /// SUB: receive the messages whose first frame starts with `topic`
+    /// (the empty topic matches everything). Subscriptions are counted:
+    /// subscribing twice needs two [`unsubscribe`](Socket::unsubscribe)s.
+    /// They are sent to every peer, and again after each reconnection.
+    pub fn subscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let mut st = self.lock()?;
+        self.process_commands(&mut st);
+        st.pattern.subscribe(topic.as_ref(), true)
+    }
+
+    /// SUB: cancels one [`subscribe`](Socket::subscribe) to `topic` (a
+    /// topic not subscribed is ignored).
+    pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let mut st = self.lock()?;
+        self.process_commands(&mut st);
+        st.pattern.subscribe(topic.as_ref(), false)
+    }
+
+    /// PUB: waits until at least `n` peers are connected and have sent at
+    /// least one subscription each, or `timeout` passes
+    /// ([`Error::Timeout`]). This is the answer to the "slow joiner": a
+    /// publisher that starts sending only then loses nothing to
+    /// subscriptions still in flight.
+    pub fn wait_for_subscribers(&self, n: usize, timeout: Duration) -> Result<()> {
+        let timeout = timeout.max(Duration::from_nanos(1));
+        self.blocking(
+            |_| Some(timeout),
+            |st| match st.pattern.subscribers() {
+                None => Err(Error::NotSupported(
+                    "only PUB sockets count subscribers".into(),
+                )),
+                Some(k) if k >= n => Ok(Some(())),
+                Some(_) => Ok(None),
+            },
+        )
+    }
+
+    /// PUB: how many messages were not delivered to a peer because its
+    /// queue was at the high-water mark (counted once per peer missed).
+    pub fn dropped_messages(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pattern
+            .dropped()
     }
 }
 

@@ -242,6 +242,21 @@ impl Connection {
         }
     }
 
+    /// Queues a subscription change in the form the peer's version asks
+    /// for: a SUBSCRIBE or CANCEL command for ZMTP 3.1, the 1/0-prefixed
+    /// message for 3.0 (RFC 37: "a ZMTP 3.0 peer ... sends subscriptions
+    /// as messages"). Only valid once established.
+    pub fn send_subscription(&mut self, sub: &super::Subscription) {
+        let minor = self.peer().map_or(1, |p| p.minor_version);
+        if minor == 0 {
+            self.send(&sub.to_message());
+        } else if sub.subscribe {
+            self.send_command(&Command::Subscribe(sub.topic.clone()));
+        } else {
+            self.send_command(&Command::Cancel(sub.topic.clone()));
+        }
+    }
+
     /// Queues a command frame (SUBSCRIBE, PING, ...).
     pub fn send_command(&mut self, cmd: &Command) {
         let buf = self.transmit.staging();

@@ -12,6 +12,8 @@
 //! - [`frame`]: the frame header codec (flags + short or long size);
 //! - [`command`]: command bodies and READY metadata ([`Properties`]);
 //! - `connection`: the per-connection state machine ([`Connection`]);
+//! - `subscription`: subscriptions as messages and as commands
+//!   ([`Subscription`]);
 //! - `transmit`: the outgoing byte queue ([`TransmitQueue`]).
 //!
 //! Every wire type has `encode`, `decode` and `encoded_len`; decoders
@@ -22,6 +24,7 @@ pub mod command;
 mod connection;
 pub mod frame;
 pub mod greeting;
+mod subscription;
 mod transmit;
 
 #[cfg(test)]
@@ -29,6 +32,7 @@ mod tests;
 
 pub use command::{Command, Properties};
 pub use connection::{Config, Connection, Event, PeerInfo};
+pub use subscription::Subscription;
 pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};
 
 /// The outcome of a decoder that was given the bytes received so far.

@@ -1,0 +1,254 @@
+//! Prefix tries for topic matching (RFC 29: "a subscription matches a
+//! message if it is a prefix of the message's first frame; the empty
+//! subscription matches everything").
+//!
+//! [`CountedTrie`] holds one socket's own subscriptions, counted (two
+//! subscribes need two cancels), and answers "does anything match?".
+//! [`PipeTrie`] holds the subscriptions of many peers, as sets per pipe,
+//! and collects the pipes a message goes to. Both cost time proportional
+//! to the length of the topic or message prefix walked, not to the number
+//! of subscriptions.
+
+use std::collections::BTreeMap;
+
+use crate::pipe::PipeId;
+
+#[derive(Default)]
+struct CountedNode {
+    count: u32,
+    children: BTreeMap<u8, CountedNode>,
+}
+
+/// A socket's own subscriptions, counted.
+#[derive(Default)]
+pub(crate) struct CountedTrie {
+    root: CountedNode,
+}
+
+impl CountedTrie {
+    /// Adds one subscription to `topic`; true if it is the first.
+    pub(crate) fn add(&mut self, topic: &[u8]) -> bool {
+        let mut node = &mut self.root;
+        for b in topic {
+            node = node.children.entry(*b).or_default();
+        }
+        node.count += 1;
+        node.count == 1
+    }
+
+    /// Removes one subscription to `topic`; true if it was the last. A
+    /// topic not subscribed is ignored (false).
+    pub(crate) fn remove(&mut self, topic: &[u8]) -> bool {
+        fn walk(node: &mut CountedNode, topic: &[u8]) -> Option<bool> {
+            match topic.split_first() {
+                None => {
+                    if node.count == 0 {
+                        return None;
+                    }
+                    node.count -= 1;
+                    Some(node.count == 0)
+                }
+                Some((b, rest)) => {
+                    let child = node.children.get_mut(b)?;
+                    let last = walk(child, rest)?;
+                    if child.count == 0 && child.children.is_empty() {
+                        node.children.remove(b);
+                    }
+                    Some(last)
+                }
+            }
+        }
+        walk(&mut self.root, topic).unwrap_or(false)
+    }
+
+    /// Whether some subscription is a prefix of `data`.
+    pub(crate) fn matches(&self, data: &[u8]) -> bool {
+        let mut node = &self.root;
+        if node.count > 0 {
+            return true;
+        }
+        for b in data {
+            match node.children.get(b) {
+                Some(child) if child.count > 0 => return true,
+                Some(child) => node = child,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Every subscribed topic once (for resending after a reconnection).
+    pub(crate) fn topics(&self) -> Vec<Vec<u8>> {
+        fn walk(node: &CountedNode, prefix: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
+            if node.count > 0 {
+                out.push(prefix.clone());
+            }
+            for (b, child) in &node.children {
+                prefix.push(*b);
+                walk(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut Vec::new(), &mut out);
+        out
+    }
+}
+
+#[derive(Default)]
+struct PipeNode {
+    pipes: Vec<PipeId>,
+    children: BTreeMap<u8, PipeNode>,
+}
+
+/// The subscriptions of many peers: per topic, the set of pipes.
+#[derive(Default)]
+pub(crate) struct PipeTrie {
+    root: PipeNode,
+}
+
+impl PipeTrie {
+    /// Subscribes `pipe` to `topic`; true if it was not already.
+    pub(crate) fn add(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+        let mut node = &mut self.root;
+        for b in topic {
+            node = node.children.entry(*b).or_default();
+        }
+        if node.pipes.contains(&pipe) {
+            return false;
+        }
+        node.pipes.push(pipe);
+        true
+    }
+
+    /// Cancels `pipe`'s subscription to `topic`; true if it had one.
+    pub(crate) fn remove(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+        fn walk(node: &mut PipeNode, topic: &[u8], pipe: PipeId) -> bool {
+            match topic.split_first() {
+                None => match node.pipes.iter().position(|p| *p == pipe) {
+                    Some(i) => {
+                        node.pipes.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                },
+                Some((b, rest)) => {
+                    let Some(child) = node.children.get_mut(b) else {
+                        return false;
+                    };
+                    let removed = walk(child, rest, pipe);
+                    if child.pipes.is_empty() && child.children.is_empty() {
+                        node.children.remove(b);
+                    }
+                    removed
+                }
+            }
+        }
+        walk(&mut self.root, topic, pipe)
+    }
+
+    /// Collects into `out` (cleared first) every pipe with a subscription
+    /// that is a prefix of `data`, each once.
+    pub(crate) fn matching(&self, data: &[u8], out: &mut Vec<PipeId>) {
+        out.clear();
+        let mut node = &self.root;
+        out.extend_from_slice(&node.pipes);
+        for b in data {
+            match node.children.get(b) {
+                Some(child) => {
+                    node = child;
+                    out.extend_from_slice(&node.pipes);
+                }
+                None => break,
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn counted_subscriptions_need_as_many_cancels() {
+        let mut t = CountedTrie::default();
+        assert!(t.add(b"ab"));
+        assert!(!t.add(b"ab"));
+        assert!(t.matches(b"abc"));
+        assert!(!t.matches(b"a"));
+        assert!(!t.remove(b"ab"));
+        assert!(t.matches(b"ab"));
+        assert!(t.remove(b"ab"));
+        assert!(!t.matches(b"abc"));
+        assert!(!t.remove(b"ab"), "cancelling what is not there is ignored");
+        assert!(t.add(b""));
+        assert!(t.matches(b"anything"));
+        assert_eq!(t.topics(), vec![Vec::<u8>::new()]);
+    }
+
+    #[test]
+    fn pipe_sets_are_idempotent() {
+        let mut t = PipeTrie::default();
+        assert!(t.add(b"a", 1));
+        assert!(!t.add(b"a", 1));
+        assert!(t.add(b"ab", 2));
+        assert!(t.add(b"", 3));
+        let mut out = Vec::new();
+        t.matching(b"abc", &mut out);
+        assert_eq!(out, [1, 2, 3]);
+        t.matching(b"b", &mut out);
+        assert_eq!(out, [3]);
+        assert!(t.remove(b"a", 1));
+        assert!(!t.remove(b"a", 1));
+        t.matching(b"abc", &mut out);
+        assert_eq!(out, [2, 3]);
+    }
+
+    proptest! {
+        /// Against a naive matcher, with many topics.
+        #[test]
+        fn matches_like_a_naive_prefix_check(
+            topics in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..4), 0..60),
+            cancels in proptest::collection::vec(any::<prop::sample::Index>(), 0..20),
+            data in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..6), 1..30),
+        ) {
+            let mut counted = CountedTrie::default();
+            let mut pipes = PipeTrie::default();
+            let mut live: Vec<(Vec<u8>, PipeId)> = Vec::new();
+            for (i, t) in topics.iter().enumerate() {
+                counted.add(t);
+                let pipe = (i % 5) as PipeId;
+                pipes.add(t, pipe);
+                live.push((t.clone(), pipe));
+            }
+            for c in cancels {
+                if live.is_empty() {
+                    break;
+                }
+                let (t, pipe) = live.remove(c.index(live.len()));
+                counted.remove(&t);
+                // Sets: the pipe's subscription stays while another copy does.
+                if !live.iter().any(|(t2, p2)| *t2 == t && *p2 == pipe) {
+                    pipes.remove(&t, pipe);
+                }
+            }
+            let mut out = Vec::new();
+            for d in &data {
+                let naive = live.iter().any(|(t, _)| d.starts_with(t));
+                prop_assert_eq!(counted.matches(d), naive);
+                pipes.matching(d, &mut out);
+                let mut want: Vec<PipeId> = live
+                    .iter()
+                    .filter(|(t, _)| d.starts_with(t))
+                    .map(|(_, p)| *p)
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                prop_assert_eq!(&out, &want);
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! PUB/SUB against libzmq 4.3.5, and the exact subscription bytes sent to
+//! ZMTP 3.0 and 3.1 peers (port of libzmq's test_mock_pub_sub).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use brokerless::{Context, SocketType};
+use libzmq_peer as zmq;
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn zsock(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_rcvtimeo(20_000).unwrap();
+    s.set_sndtimeo(20_000).unwrap();
+    s.set_linger(0).unwrap();
+    s
+}
+
+#[test]
+fn libzmq_publisher_to_our_subscriber() {
+    let zctx = zmq::Context::new().unwrap();
+    // An XPUB is a PUB that also shows the subscriptions it receives, so
+    // the test can wait for ours instead of sleeping.
+    let xpub = zsock(&zctx, zmq::SocketKind::XPub);
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let ctx = Context::new();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_recv_timeout(Some(LONG)).unwrap();
+    sub.subscribe("A").unwrap();
+    sub.connect(&xpub.last_endpoint().unwrap()).unwrap();
+    assert_eq!(xpub.recv().unwrap(), vec![b"\x01A".to_vec()]);
+    for m in ["B1", "A1", "C1", "A2"] {
+        xpub.send(&[m.as_bytes()]).unwrap();
+    }
+    assert_eq!(&sub.recv().unwrap()[0], b"A1");
+    assert_eq!(&sub.recv().unwrap()[0], b"A2");
+    sub.unsubscribe("A").unwrap();
+    assert_eq!(xpub.recv().unwrap(), vec![b"\x00A".to_vec()]);
+}
+
+#[test]
+fn our_publisher_to_libzmq_subscribers() {
+    let ctx = Context::new();
+    let publ = ctx.socket(SocketType::Pub).unwrap();
+    publ.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = publ.last_endpoint().unwrap();
+    let zctx = zmq::Context::new().unwrap();
+    let a = zsock(&zctx, zmq::SocketKind::Sub);
+    a.subscribe(b"A").unwrap();
+    a.connect(&ep).unwrap();
+    let all = zsock(&zctx, zmq::SocketKind::Sub);
+    all.subscribe(b"").unwrap();
+    all.connect(&ep).unwrap();
+    publ.wait_for_subscribers(2, LONG).unwrap();
+    for m in ["B1", "A1", "A2"] {
+        publ.send(m).unwrap();
+    }
+    assert_eq!(a.recv().unwrap(), vec![b"A1".to_vec()]);
+    assert_eq!(a.recv().unwrap(), vec![b"A2".to_vec()]);
+    for m in ["B1", "A1", "A2"] {
+        assert_eq!(all.recv().unwrap(), vec![m.as_bytes().to_vec()]);
+    }
+}
+
+fn greeting(minor: u8) -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, minor];
+    g.extend(b"NULL");
+    g.resize(64, 0);
+    g
+}
+
+fn ready(socket_type: &str) -> Vec<u8> {
+    let mut body = vec![5];
+    body.extend(b"READY");
+    body.push(11);
+    body.extend(b"Socket-Type");
+    body.extend((socket_type.len() as u32).to_be_bytes());
+    body.extend(socket_type.as_bytes());
+    let mut frame = vec![0x04, body.len() as u8];
+    frame.extend(body);
+    frame
+}
+
+fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).unwrap();
+    buf
+}
+
+/// Our SUB talking to a raw mock PUB of either version: the subscription
+/// arrives as a SUBSCRIBE command for 3.1 and as a message for 3.0.
+#[test]
+fn test_mock_pub_sub_our_subscriber() {
+    for (minor, expected) in [
+        (1u8, b"\x04\x0b\x09SUBSCRIBEA".to_vec()),
+        (0u8, b"\x00\x02\x01A".to_vec()),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ctx = Context::new();
+        let sub = ctx.socket(SocketType::Sub).unwrap();
+        sub.set_recv_timeout(Some(LONG)).unwrap();
+        sub.subscribe("A").unwrap();
+        sub.connect(&format!("tcp://{}", listener.local_addr().unwrap()))
+            .unwrap();
+        let (mut raw, _) = listener.accept().unwrap();
+        raw.set_read_timeout(Some(LONG)).unwrap();
+        raw.write_all(&greeting(minor)).unwrap();
+        raw.write_all(&ready("PUB")).unwrap();
+        assert_eq!(read_exactly(&mut raw, 64), greeting(1));
+        let our_ready = ready("SUB");
+        assert_eq!(read_exactly(&mut raw, our_ready.len()), our_ready);
+        assert_eq!(
+            read_exactly(&mut raw, expected.len()),
+            expected,
+            "3.{minor}"
+        );
+        // And the mock's messages are filtered by the subscription.
+        raw.write_all(b"\x00\x02B1\x00\x02A1").unwrap();
+        assert_eq!(&sub.recv().unwrap()[0], b"A1");
+    }
+}
+
+/// Our PUB serving a raw mock SUB that subscribes in either form.
+#[test]
+fn test_mock_pub_sub_our_publisher() {
+    for (minor, subscription) in [
+        (1u8, b"\x04\x0b\x09SUBSCRIBEA".to_vec()),
+        (0u8, b"\x00\x02\x01A".to_vec()),
+    ] {
+        let ctx = Context::new();
+        let publ = ctx.socket(SocketType::Pub).unwrap();
+        publ.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = publ.last_endpoint().unwrap();
+        let mut raw = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
+        raw.set_read_timeout(Some(LONG)).unwrap();
+        raw.write_all(&greeting(minor)).unwrap();
+        raw.write_all(&ready("SUB")).unwrap();
+        raw.write_all(&subscription).unwrap();
+        publ.wait_for_subscribers(1, LONG).unwrap();
+        publ.send("B1").unwrap();
+        publ.send("A1").unwrap();
+        assert_eq!(read_exactly(&mut raw, 64), greeting(1));
+        let our_ready = ready("PUB");
+        assert_eq!(read_exactly(&mut raw, our_ready.len()), our_ready);
+        assert_eq!(read_exactly(&mut raw, 4), b"\x00\x02A1", "3.{minor}");
+    }
+}
