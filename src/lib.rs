@@ -48,6 +48,7 @@ mod io;
 mod message;
 mod options;
 mod pipe;
+mod proxy;
 mod routing;
 mod socket;
 mod socket_type;
@@ -57,6 +58,7 @@ pub mod zmtp;
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
+pub use proxy::proxy;
 pub use socket::{Monitor, MonitorEvent, Socket};
 pub use socket_type::SocketType;
 

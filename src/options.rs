@@ -44,6 +44,14 @@ pub(crate) struct Options {
     pub connect_routing_id: Option<Bytes>,
     /// ROUTER, DEALER, REQ: send an empty message to each new peer.
     pub probe_router: bool,
+    /// XPUB: report every subscription, not only the first per topic.
+    pub xpub_verbose: bool,
+    /// XPUB: report every subscription and every cancel.
+    pub xpub_verboser: bool,
+    /// XPUB: wait for room instead of dropping for a full peer.
+    pub xpub_nodrop: bool,
+    /// XPUB: a message sent to each new subscriber.
+    pub xpub_welcome_msg: Option<crate::Message>,
 }
 
 impl Default for Options {
@@ -65,6 +73,10 @@ impl Default for Options {
             req_correlate: false,
             connect_routing_id: None,
             probe_router: false,
+            xpub_verbose: false,
+            xpub_verboser: false,
+            xpub_nodrop: false,
+            xpub_welcome_msg: None,
         }
     }
 }

@@ -174,6 +174,21 @@ impl PipeWriter {
         Ok(())
     }
 
+    /// Whether a write would be accepted now (not full, not closed). When
+    /// full, the writer is marked waiting, so a notification follows once
+    /// there is room.
+    pub(crate) fn check_writable(&self) -> bool {
+        let mut st = self.shared.lock();
+        if st.reader_closed {
+            return false;
+        }
+        if self.shared.full(&st) {
+            st.writer_blocked = true;
+            return false;
+        }
+        true
+    }
+
     /// Whether the reader has gone.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().reader_closed

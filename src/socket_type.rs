@@ -126,6 +126,8 @@ impl SocketType {
                 | SocketType::Pair
                 | SocketType::Pub
                 | SocketType::Sub
+                | SocketType::XPub
+                | SocketType::XSub
         )
     }
 

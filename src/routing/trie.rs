@@ -147,6 +147,18 @@ impl PipeTrie {
         walk(&mut self.root, topic, pipe)
     }
 
+    /// Whether any pipe is subscribed to exactly `topic`.
+    pub(crate) fn has_topic(&self, topic: &[u8]) -> bool {
+        let mut node = &self.root;
+        for b in topic {
+            match node.children.get(b) {
+                Some(child) => node = child,
+                None => return false,
+            }
+        }
+        !node.pipes.is_empty()
+    }
+
     /// Collects into `out` (cleared first) every pipe with a subscription
     /// that is a prefix of `data`, each once.
     pub(crate) fn matching(&self, data: &[u8], out: &mut Vec<PipeId>) {
@@ -201,8 +213,10 @@ mod tests {
         assert_eq!(out, [1, 2, 3]);
         t.matching(b"b", &mut out);
         assert_eq!(out, [3]);
+        assert!(t.has_topic(b"a") && t.has_topic(b"") && !t.has_topic(b"x"));
         assert!(t.remove(b"a", 1));
         assert!(!t.remove(b"a", 1));
+        assert!(!t.has_topic(b"a") && t.has_topic(b"ab"));
         t.matching(b"abc", &mut out);
         assert_eq!(out, [2, 3]);
     }

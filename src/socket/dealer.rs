@@ -21,11 +21,11 @@ impl Pattern for Dealer {
         self.fq.attach(peer.reader);
     }
 
-    fn readable(&mut self, id: PipeId) {
+    fn readable(&mut self, id: PipeId, _options: &Options) {
         self.fq.activated(id);
     }
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         self.lb.activated(id);
     }
 

@@ -10,13 +10,14 @@ mod mailbox;
 mod monitor;
 mod options;
 mod pair;
-mod publish;
 mod pull;
 mod push;
 mod rep;
 mod req;
 mod router;
 mod subscribe;
+mod xpub;
+mod xsub;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,9 +43,9 @@ pub(crate) trait Pattern: Send {
     /// The peer of pipes attached at `connect` completed a handshake.
     fn handshaken(&mut self, _id: PipeId, _info: PeerInfo, _options: &Options) {}
     /// An inbound pipe reported data or closure.
-    fn readable(&mut self, id: PipeId);
+    fn readable(&mut self, id: PipeId, options: &Options);
     /// An outbound pipe reported room or closure.
-    fn writable(&mut self, id: PipeId);
+    fn writable(&mut self, id: PipeId, options: &Options);
     /// Sends a whole message, or hands it back when it must wait.
     fn send(&mut self, msg: Message, options: &Options) -> Result<Result<(), Message>>;
     /// Receives a whole message, or `None` when none is ready.
@@ -74,7 +75,9 @@ fn new_pattern(t: SocketType, shared: &Arc<SocketShared>) -> Result<Box<dyn Patt
         SocketType::Req => Ok(Box::new(req::Req::new())),
         SocketType::Rep => Ok(Box::new(rep::Rep::default())),
         SocketType::Router => Ok(Box::new(router::Router::new())),
-        SocketType::Pub => Ok(Box::new(publish::Pub::default())),
+        SocketType::Pub => Ok(Box::new(xpub::XPub::new(false))),
+        SocketType::XPub => Ok(Box::new(xpub::XPub::new(true))),
+        SocketType::XSub => Ok(Box::new(xsub::XSub::new(shared.clone()))),
         SocketType::Sub => Ok(Box::new(subscribe::Sub::new(shared.clone()))),
         other => Err(Error::NotSupported(format!(
             "{other} sockets are not built yet"
@@ -147,7 +150,7 @@ impl Socket {
         });
         let pattern = new_pattern(socket_type, &shared)?;
         let mut options = Options::default();
-        if socket_type == SocketType::Sub {
+        if matches!(socket_type, SocketType::Sub | SocketType::XSub) {
             // As libzmq: queued subscriptions are not worth waiting for.
             options.linger = Some(Duration::ZERO);
         }
@@ -304,8 +307,8 @@ impl Socket {
                 Command::Handshaken { id, info } => {
                     st.pattern.handshaken(id, info, &st.options);
                 }
-                Command::Readable(id) => st.pattern.readable(id),
-                Command::Writable(id) => st.pattern.writable(id),
+                Command::Readable(id) => st.pattern.readable(id, &st.options),
+                Command::Writable(id) => st.pattern.writable(id, &st.options),
             }
         }
         st.commands = cmds;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::Socket;
 use crate::options::Options;
-use crate::{Error, Result};
+use crate::{Error, Message, Result};
 
 impl Socket {
     fn set(&self, f: impl FnOnce(&mut Options)) -> Result<()> {
@@ -200,6 +200,36 @@ impl Socket {
     /// Whether `probe_router` is on.
     pub fn probe_router(&self) -> bool {
         self.get(|o| o.probe_router)
+    }
+
+    /// XPUB only: report every subscription message to the application,
+    /// not only the first one for each topic (off by default).
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.set(|o| o.xpub_verbose = on)
+    }
+
+    /// XPUB only: like [`set_xpub_verbose`](Socket::set_xpub_verbose), and
+    /// every cancel too, not only the last one for each topic.
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.set(|o| o.xpub_verboser = on)
+    }
+
+    /// XPUB only: when on, `send` waits (or `try_send` returns
+    /// [`Error::WouldBlock`]) while a matching subscriber's queue is full,
+    /// instead of dropping the message for it; a message then goes to all
+    /// its subscribers or to none.
+    pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
+        self.set(|o| o.xpub_nodrop = on)
+    }
+
+    /// XPUB only: a message sent to every new subscriber as it connects
+    /// (subscribers receive it if they subscribed to a prefix of it);
+    /// `None` (the default) sends nothing.
+    pub fn set_xpub_welcome_msg(&self, msg: Option<Message>) -> Result<()> {
+        if msg.as_ref().is_some_and(Message::is_empty) {
+            return Err(Error::EmptyMessage);
+        }
+        self.set(|o| o.xpub_welcome_msg = msg)
     }
 }
 

@@ -32,9 +32,9 @@ impl Pattern for Pair {
         }
     }
 
-    fn readable(&mut self, _id: PipeId) {}
+    fn readable(&mut self, _id: PipeId, _options: &Options) {}
 
-    fn writable(&mut self, _id: PipeId) {
+    fn writable(&mut self, _id: PipeId, _options: &Options) {
         self.check_gone();
     }
 

@@ -23,11 +23,11 @@ impl Pattern for Pull {
         self.fq.attach(peer.reader);
     }
 
-    fn readable(&mut self, id: PipeId) {
+    fn readable(&mut self, id: PipeId, _options: &Options) {
         self.fq.activated(id);
     }
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         // The engine closed the peer's outbound pipe: the peer is gone.
         // Its inbound pipe is closed too and drains through `fq`.
         if self.writers.get(&id).is_some_and(PipeWriter::is_closed) {

@@ -20,9 +20,9 @@ impl Pattern for Push {
         self.lb.attach(peer.writer);
     }
 
-    fn readable(&mut self, _id: PipeId) {}
+    fn readable(&mut self, _id: PipeId, _options: &Options) {}
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         self.lb.activated(id);
     }
 

@@ -41,11 +41,11 @@ impl Pattern for Rep {
         self.fq.attach(peer.reader);
     }
 
-    fn readable(&mut self, id: PipeId) {
+    fn readable(&mut self, id: PipeId, _options: &Options) {
         self.fq.activated(id);
     }
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         if self.writers.get(&id).is_some_and(PipeWriter::is_closed) {
             self.writers.remove(&id);
         }

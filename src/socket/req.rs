@@ -113,13 +113,13 @@ impl Pattern for Req {
         self.readers.insert(peer.id, peer.reader);
     }
 
-    fn readable(&mut self, id: PipeId) {
+    fn readable(&mut self, id: PipeId, _options: &Options) {
         if !self.waiting_on(id) {
             self.discard_from(id);
         }
     }
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         self.lb.activated(id);
     }
 

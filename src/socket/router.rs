@@ -166,11 +166,11 @@ impl Pattern for Router {
         }
     }
 
-    fn readable(&mut self, id: PipeId) {
+    fn readable(&mut self, id: PipeId, _options: &Options) {
         self.fq.activated(id);
     }
 
-    fn writable(&mut self, id: PipeId) {
+    fn writable(&mut self, id: PipeId, _options: &Options) {
         if self.peers.get(&id).is_some_and(|r| r.writer.is_closed()) {
             self.forget(id);
         }

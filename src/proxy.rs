@@ -1,0 +1,68 @@
+//! [`proxy`]: a built-in forwarder between two sockets, as libzmq's
+//! `zmq_proxy`.
+
+use crate::{Error, Result, Socket, SocketType};
+
+fn can_recv(t: SocketType) -> bool {
+    !matches!(t, SocketType::Push | SocketType::Pub | SocketType::Radio)
+}
+
+fn can_send(t: SocketType) -> bool {
+    !matches!(t, SocketType::Pull | SocketType::Sub | SocketType::Dish)
+}
+
+/// Moves messages from one socket to the other until an error.
+fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Error {
+    loop {
+        let msg = match from.recv() {
+            Ok(m) => m,
+            Err(e) => return e,
+        };
+        if let Some(c) = capture
+            && let Err(e) = c.send(msg.clone())
+        {
+            return e;
+        }
+        if let Err(e) = to.send(msg) {
+            return e;
+        }
+    }
+}
+
+/// Forwards whole messages between `frontend` and `backend`, in both
+/// directions where the socket types allow it (an XSUB frontend with an
+/// XPUB backend makes a publish-subscribe forwarder: data flows down,
+/// subscriptions up; ROUTER and DEALER make a request-reply broker; PULL
+/// and PUSH a pipeline stage). Every message is also sent to `capture`,
+/// if given.
+///
+/// Runs until the context is shut down, then returns
+/// [`Error::Terminated`]; it returns another error at once if neither
+/// direction can forward anything. A direction that fails with another
+/// error stops; the call returns when both have stopped. Each direction
+/// runs on its own thread, so the sockets (which are `Sync`) are shared
+/// for the duration of the call.
+pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
+    let (f, b) = (frontend.socket_type(), backend.socket_type());
+    let down = can_recv(f) && can_send(b);
+    let up = can_recv(b) && can_send(f);
+    if !down && !up {
+        return Err(Error::InvalidArgument(format!(
+            "a proxy cannot forward between {f} and {b}"
+        )));
+    }
+    let error = std::thread::scope(|s| {
+        let upward = up.then(|| s.spawn(move || forward(backend, frontend, capture)));
+        let downward = if down {
+            forward(frontend, backend, capture)
+        } else {
+            Error::Terminated
+        };
+        match upward.map(|h| h.join()) {
+            Some(Ok(e)) if !matches!(e, Error::Terminated) => e,
+            Some(Err(_)) => Error::InvalidArgument("a proxy thread panicked".into()),
+            _ => downward,
+        }
+    });
+    Err(error)
+}
