@@ -414,11 +414,13 @@ impl Socket {
         st.pattern.subscribe(topic.as_ref(), false)
     }
 
-    /// PUB: waits until at least `n` peers are connected and have sent at
-    /// least one subscription each, or `timeout` passes
+    /// PUB and XPUB: waits until at least `n` peers are connected and
+    /// have sent at least one subscription each, or `timeout` passes
     /// ([`Error::Timeout`]). This is the answer to the "slow joiner": a
     /// publisher that starts sending only then loses nothing to
-    /// subscriptions still in flight.
+    /// connections still being made. A peer with several subscriptions
+    /// counts as soon as the first has arrived; to wait for particular
+    /// topics, use an XPUB, which receives each subscription.
     pub fn wait_for_subscribers(&self, n: usize, timeout: Duration) -> Result<()> {
         let timeout = timeout.max(Duration::from_nanos(1));
         self.blocking(
