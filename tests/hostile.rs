@@ -1,34 +1,14 @@
 //! Hostile peers over TCP: each bad connection is closed (with a logged
 //! protocol error) and the socket keeps serving good peers.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use brokerless::{Context, Monitor, MonitorEvent, ProtocolError, Socket, SocketType};
-
-/// Our greeting as a raw peer sends it: ZMTP 3.1, NULL mechanism.
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
-    let mut mech = b"NULL".to_vec();
-    mech.resize(20, 0);
-    g.extend(mech);
-    g.resize(64, 0);
-    g
-}
-
-/// READY for a PUSH peer.
-fn ready_push() -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend(b"READY");
-    body.push(11);
-    body.extend(b"Socket-Type");
-    body.extend(4u32.to_be_bytes());
-    body.extend(b"PUSH");
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend(body);
-    frame
-}
+use common::{greeting, ready};
 
 /// The error of the next failed handshake or disconnection.
 fn next_error(monitor: &Monitor) -> Option<ProtocolError> {
@@ -102,8 +82,8 @@ fn a_frame_over_max_msg_size_is_closed_before_allocation() {
     let (pull, ep, monitor) = pull(&ctx);
     for size in [1001u64, 1 << 40, u64::MAX >> 1] {
         let mut s = raw(&ep);
-        s.write_all(&greeting()).unwrap();
-        s.write_all(&ready_push()).unwrap();
+        s.write_all(&greeting(1)).unwrap();
+        s.write_all(&ready("PUSH")).unwrap();
         let mut frame = vec![0x02];
         frame.extend(size.to_be_bytes());
         frame.extend([0u8; 100]);
@@ -123,7 +103,7 @@ fn a_peer_that_never_finishes_the_greeting_is_dropped() {
     let (pull, ep, monitor) = pull(&ctx);
     let mut silent = raw(&ep);
     let mut half = raw(&ep);
-    half.write_all(&greeting()[..20]).unwrap();
+    half.write_all(&greeting(1)[..20]).unwrap();
     let got = read_until_closed(&mut silent);
     assert_eq!(got.len(), 64, "our greeting, then the close");
     read_until_closed(&mut half);
@@ -138,9 +118,9 @@ fn an_incompatible_socket_type_is_refused() {
     let ctx = Context::new();
     let (pull, ep, monitor) = pull(&ctx);
     let mut s = raw(&ep);
-    s.write_all(&greeting()).unwrap();
+    s.write_all(&greeting(1)).unwrap();
     // READY claiming to be a PULL: PULL-PULL does not pair.
-    let mut ready = ready_push();
+    let mut ready = ready("PUSH");
     let n = ready.len();
     ready[n - 4..].copy_from_slice(b"PULL");
     s.write_all(&ready).unwrap();
@@ -165,7 +145,7 @@ fn an_old_protocol_version_is_refused() {
     let ctx = Context::new();
     let (pull, ep, monitor) = pull(&ctx);
     let mut s = raw(&ep);
-    let mut g = greeting();
+    let mut g = greeting(1);
     g[10] = 2;
     s.write_all(&g).unwrap();
     read_until_closed(&mut s);

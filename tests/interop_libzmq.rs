@@ -2,35 +2,16 @@
 //! `zeromq-src` crate, see testing/libzmq-peer), in both directions and
 //! with either side binding.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::time::Duration;
 
 use brokerless::zmtp::{Config, Connection};
-use brokerless::{Context, Message, SocketType};
+use brokerless::{Context, SocketType};
 use bytes::{Bytes, BytesMut};
+use common::{frames, socket_with_timeouts as our_socket, to_message, zmq_ctx, zmq_socket};
 use libzmq_peer as zmq;
-
-const TIMEOUT_MS: i32 = 20_000;
-
-fn zmq_ctx() -> zmq::Context {
-    zmq::Context::new().expect("libzmq context")
-}
-
-fn zmq_socket(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
-    let s = ctx.socket(kind).expect("libzmq socket");
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s
-}
-
-fn our_socket(ctx: &Context, t: SocketType) -> brokerless::Socket {
-    let s = ctx.socket(t).unwrap();
-    s.set_recv_timeout(Some(Duration::from_millis(TIMEOUT_MS as u64)))
-        .unwrap();
-    s.set_send_timeout(Some(Duration::from_millis(TIMEOUT_MS as u64)))
-        .unwrap();
-    s
-}
 
 /// Messages that exercise the frame codec: empty frames, short/long
 /// boundaries, many frames, and a 1 MiB frame.
@@ -46,14 +27,6 @@ fn samples() -> Vec<Vec<Vec<u8>>> {
     ]
 }
 
-fn to_message(frames: &[Vec<u8>]) -> Message {
-    frames.iter().map(|f| Bytes::from(f.clone())).collect()
-}
-
-fn to_frames(m: &Message) -> Vec<Vec<u8>> {
-    m.iter().map(|f| f.to_vec()).collect()
-}
-
 #[test]
 fn libzmq_push_to_our_pull() {
     let ctx = Context::new();
@@ -65,7 +38,7 @@ fn libzmq_push_to_our_pull() {
     for m in samples() {
         let refs: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
         push.send(&refs).unwrap();
-        assert_eq!(to_frames(&pull.recv().unwrap()), m);
+        assert_eq!(frames(&pull.recv().unwrap()), m);
     }
 }
 
@@ -103,7 +76,7 @@ fn libzmq_connects_to_our_bound_push_and_we_connect_to_its_bound_push() {
     pull.connect(&zpush.last_endpoint().unwrap()).unwrap();
     zpush.send(&[b"from", b"libzmq"]).unwrap();
     assert_eq!(
-        to_frames(&pull.recv().unwrap()),
+        frames(&pull.recv().unwrap()),
         vec![b"from".to_vec(), b"libzmq".to_vec()]
     );
 }

@@ -3,52 +3,17 @@
 //! libzmq sockets get a linger of 0 and 20 s send/receive timeouts, ours
 //! the same, so that nothing can hang.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use brokerless::{Context, Message, Monitor, MonitorEvent, SocketType};
+use brokerless::{Context, MonitorEvent, SocketType};
 use bytes::Bytes;
+use common::{
+    LONG, TIMEOUT_MS, fr, frames, io_barrier, refs, sock as our, to_message, wait_for, zmq_ctx,
+    zsock,
+};
 use libzmq_peer as zmq;
-
-const TIMEOUT_MS: i32 = 20_000;
-const LONG: Option<Duration> = Some(Duration::from_secs(20));
-
-fn zmq_ctx() -> zmq::Context {
-    zmq::Context::new().expect("libzmq context")
-}
-
-fn zsock(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
-    let s = ctx.socket(kind).expect("libzmq socket");
-    s.set_rcvtimeo(TIMEOUT_MS).unwrap();
-    s.set_sndtimeo(TIMEOUT_MS).unwrap();
-    s.set_linger(0).unwrap();
-    s
-}
-
-fn our(ctx: &Context, t: SocketType) -> brokerless::Socket {
-    let s = ctx.socket(t).unwrap();
-    s.set_recv_timeout(LONG).unwrap();
-    s.set_send_timeout(LONG).unwrap();
-    s.set_linger(Some(Duration::ZERO)).unwrap();
-    s
-}
-
-/// A message of raw frames.
-fn msg(parts: &[Vec<u8>]) -> Message {
-    parts.iter().map(|f| Bytes::from(f.clone())).collect()
-}
-
-fn frames(m: &Message) -> Vec<Vec<u8>> {
-    m.iter().map(|f| f.to_vec()).collect()
-}
-
-/// Text frames.
-fn v(parts: &[&str]) -> Vec<Vec<u8>> {
-    parts.iter().map(|p| p.as_bytes().to_vec()).collect()
-}
-
-fn refs(parts: &[Vec<u8>]) -> Vec<&[u8]> {
-    parts.iter().map(Vec::as_slice).collect()
-}
 
 /// Request and reply bodies that exercise the envelope logic and the
 /// frame codec: empty frames (inside a body they are data), short/long
@@ -56,39 +21,14 @@ fn refs(parts: &[Vec<u8>]) -> Vec<&[u8]> {
 fn bodies() -> Vec<Vec<Vec<u8>>> {
     let big: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 256) as u8).collect();
     vec![
-        v(&["hello"]),
-        v(&[""]),
-        v(&["a", "", "c"]),
-        v(&["", "starts empty"]),
+        fr(&["hello"]),
+        fr(&[""]),
+        fr(&["a", "", "c"]),
+        fr(&["", "starts empty"]),
         vec![vec![1; 255], vec![2; 256]],
         (0..20).map(|i| vec![i as u8; i]).collect(),
         vec![b"head".to_vec(), big],
     ]
-}
-
-/// The next event `pred` accepts, skipping others (20 s at most).
-fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(ev) if pred(&ev) => return ev,
-            Ok(_) => {}
-            Err(e) => panic!("event not seen: {e}"),
-        }
-    }
-}
-
-/// A barrier on the I/O thread of our socket bound at `endpoint` (see
-/// tests/reqrep.rs): once the `Accepted` of a bare TCP connection made now
-/// is seen, every connection reported lost before has been cleared away.
-fn io_barrier(monitor: &Monitor, endpoint: &str) {
-    let stream = std::net::TcpStream::connect(endpoint.trim_start_matches("tcp://")).unwrap();
-    let me = stream.local_addr().unwrap();
-    wait_for(
-        monitor,
-        |e| matches!(e, MonitorEvent::Accepted { peer, .. } if *peer == me),
-    );
 }
 
 fn is_generated_id(id: &[u8]) -> bool {
@@ -117,9 +57,9 @@ fn our_req_with_libzmq_rep_either_side_binding() {
 
     for (req, zrep) in [(&req, &zrep), (&req2, &zrep2)] {
         for (i, body) in bodies().into_iter().enumerate() {
-            req.send(msg(&body)).unwrap();
+            req.send(to_message(&body)).unwrap();
             assert_eq!(zrep.recv().unwrap(), body, "request {i}");
-            let reply = [body.clone(), v(&["reply"])].concat();
+            let reply = [body.clone(), fr(&["reply"])].concat();
             zrep.send(&refs(&reply)).unwrap();
             assert_eq!(frames(&req.recv().unwrap()), reply, "reply {i}");
         }
@@ -146,8 +86,8 @@ fn libzmq_req_with_our_rep_either_side_binding() {
         for (i, body) in bodies().into_iter().enumerate() {
             zreq.send(&refs(&body)).unwrap();
             assert_eq!(frames(&rep.recv().unwrap()), body, "request {i}");
-            let reply = [v(&["reply"]), body].concat();
-            rep.send(msg(&reply)).unwrap();
+            let reply = [fr(&["reply"]), body].concat();
+            rep.send(to_message(&reply)).unwrap();
             assert_eq!(zreq.recv().unwrap(), reply, "reply {i}");
         }
     }
@@ -160,8 +100,8 @@ fn dealer_envelopes_through_rep_both_ways() {
     let ctx = Context::new();
     let zctx = zmq_ctx();
     let envelopes = [
-        v(&[""]),
-        v(&["X", "Y", ""]),
+        fr(&[""]),
+        fr(&["X", "Y", ""]),
         vec![vec![0, 1, 2, 3, 4], vec![]],
     ];
 
@@ -171,11 +111,11 @@ fn dealer_envelopes_through_rep_both_ways() {
     zdealer.connect(&rep.last_endpoint().unwrap()).unwrap();
     for env in &envelopes {
         zdealer
-            .send(&refs(&[env.clone(), v(&["A", "B"])].concat()))
+            .send(&refs(&[env.clone(), fr(&["A", "B"])].concat()))
             .unwrap();
-        assert_eq!(frames(&rep.recv().unwrap()), v(&["A", "B"]));
-        rep.send(msg(&v(&["C"]))).unwrap();
-        assert_eq!(zdealer.recv().unwrap(), [env.clone(), v(&["C"])].concat());
+        assert_eq!(frames(&rep.recv().unwrap()), fr(&["A", "B"]));
+        rep.send(to_message(&fr(&["C"]))).unwrap();
+        assert_eq!(zdealer.recv().unwrap(), [env.clone(), fr(&["C"])].concat());
     }
 
     let zrep = zsock(&zctx, zmq::SocketKind::Rep);
@@ -184,13 +124,13 @@ fn dealer_envelopes_through_rep_both_ways() {
     dealer.connect(&zrep.last_endpoint().unwrap()).unwrap();
     for env in &envelopes {
         dealer
-            .send(msg(&[env.clone(), v(&["A", "B"])].concat()))
+            .send(to_message(&[env.clone(), fr(&["A", "B"])].concat()))
             .unwrap();
-        assert_eq!(zrep.recv().unwrap(), v(&["A", "B"]));
-        zrep.send(&refs(&v(&["C"]))).unwrap();
+        assert_eq!(zrep.recv().unwrap(), fr(&["A", "B"]));
+        zrep.send(&refs(&fr(&["C"]))).unwrap();
         assert_eq!(
             frames(&dealer.recv().unwrap()),
-            [env.clone(), v(&["C"])].concat()
+            [env.clone(), fr(&["C"])].concat()
         );
     }
 }
@@ -216,12 +156,12 @@ fn libzmq_dealer_routing_id_seen_by_our_router() {
     let anonymous = zsock(&zctx, zmq::SocketKind::Dealer);
     anonymous.connect(&ep).unwrap();
 
-    named.send(&refs(&v(&["from named", ""]))).unwrap();
+    named.send(&refs(&fr(&["from named", ""]))).unwrap();
     assert_eq!(
         frames(&router.recv().unwrap()),
-        v(&["zdealer", "from named", ""])
+        fr(&["zdealer", "from named", ""])
     );
-    anonymous.send(&refs(&v(&["from anonymous"]))).unwrap();
+    anonymous.send(&refs(&fr(&["from anonymous"]))).unwrap();
     let m = router.recv().unwrap();
     assert!(is_generated_id(&m[0]), "{m:?}");
     assert_eq!(&m[1], b"from anonymous");
@@ -229,17 +169,17 @@ fn libzmq_dealer_routing_id_seen_by_our_router() {
 
     router.set_router_mandatory(true).unwrap();
     router
-        .send(msg(&v(&["zdealer", "to named", "", "x"])))
+        .send(to_message(&fr(&["zdealer", "to named", "", "x"])))
         .unwrap();
     router
-        .send(msg(&[anonymous_id, b"to anonymous".to_vec()]))
+        .send(to_message(&[anonymous_id, b"to anonymous".to_vec()]))
         .unwrap();
     assert!(matches!(
-        router.send(msg(&v(&["nobody", "x"]))),
+        router.send(to_message(&fr(&["nobody", "x"]))),
         Err(brokerless::Error::HostUnreachable)
     ));
-    assert_eq!(named.recv().unwrap(), v(&["to named", "", "x"]));
-    assert_eq!(anonymous.recv().unwrap(), v(&["to anonymous"]));
+    assert_eq!(named.recv().unwrap(), fr(&["to named", "", "x"]));
+    assert_eq!(anonymous.recv().unwrap(), fr(&["to anonymous"]));
 
     // Our ROUTER connects to a bound libzmq DEALER.
     let zdealer = zsock(&zctx, zmq::SocketKind::Dealer);
@@ -247,10 +187,15 @@ fn libzmq_dealer_routing_id_seen_by_our_router() {
     zdealer.bind("tcp://127.0.0.1:*").unwrap();
     let router2 = our(&ctx, SocketType::Router);
     router2.connect(&zdealer.last_endpoint().unwrap()).unwrap();
-    zdealer.send(&refs(&v(&["hi"]))).unwrap();
-    assert_eq!(frames(&router2.recv().unwrap()), v(&["bound dealer", "hi"]));
-    router2.send(msg(&v(&["bound dealer", "hi back"]))).unwrap();
-    assert_eq!(zdealer.recv().unwrap(), v(&["hi back"]));
+    zdealer.send(&refs(&fr(&["hi"]))).unwrap();
+    assert_eq!(
+        frames(&router2.recv().unwrap()),
+        fr(&["bound dealer", "hi"])
+    );
+    router2
+        .send(to_message(&fr(&["bound dealer", "hi back"])))
+        .unwrap();
+    assert_eq!(zdealer.recv().unwrap(), fr(&["hi back"]));
 }
 
 /// Our DEALER's `set_routing_id` is what a libzmq ROUTER sees, and routes
@@ -271,21 +216,21 @@ fn our_dealer_routing_id_seen_by_libzmq_router() {
     let anonymous = our(&ctx, SocketType::Dealer);
     anonymous.connect(&ep).unwrap();
 
-    named.send(msg(&v(&["from named", ""]))).unwrap();
-    assert_eq!(zrouter.recv().unwrap(), v(&["ours", "from named", ""]));
+    named.send(to_message(&fr(&["from named", ""]))).unwrap();
+    assert_eq!(zrouter.recv().unwrap(), fr(&["ours", "from named", ""]));
     anonymous.send("from anonymous").unwrap();
     let m = zrouter.recv().unwrap();
     assert!(is_generated_id(&m[0]), "{m:?}");
     assert_eq!(m[1], b"from anonymous");
 
     zrouter
-        .send(&refs(&v(&["ours", "to named", "", "x"])))
+        .send(&refs(&fr(&["ours", "to named", "", "x"])))
         .unwrap();
     zrouter
         .send(&refs(&[m[0].clone(), b"to anonymous".to_vec()]))
         .unwrap();
-    assert_eq!(frames(&named.recv().unwrap()), v(&["to named", "", "x"]));
-    assert_eq!(frames(&anonymous.recv().unwrap()), v(&["to anonymous"]));
+    assert_eq!(frames(&named.recv().unwrap()), fr(&["to named", "", "x"]));
+    assert_eq!(frames(&anonymous.recv().unwrap()), fr(&["to anonymous"]));
 
     // A libzmq ROUTER connects to our bound DEALER.
     let dealer = our(&ctx, SocketType::Dealer);
@@ -295,11 +240,11 @@ fn our_dealer_routing_id_seen_by_libzmq_router() {
     zrouter2.connect(&dealer.last_endpoint().unwrap()).unwrap();
     // Our send waits for the libzmq ROUTER's connection.
     dealer.send("hi").unwrap();
-    assert_eq!(zrouter2.recv().unwrap(), v(&["bound dealer", "hi"]));
+    assert_eq!(zrouter2.recv().unwrap(), fr(&["bound dealer", "hi"]));
     zrouter2
-        .send(&refs(&v(&["bound dealer", "hi back"])))
+        .send(&refs(&fr(&["bound dealer", "hi back"])))
         .unwrap();
-    assert_eq!(frames(&dealer.recv().unwrap()), v(&["hi back"]));
+    assert_eq!(frames(&dealer.recv().unwrap()), fr(&["hi back"]));
 }
 
 /// Several libzmq REQ clients (named and not) on our ROUTER, answered by
@@ -325,7 +270,7 @@ fn several_libzmq_req_clients_on_our_router() {
                 }
                 req.connect(&ep).unwrap();
                 for j in 0..REQUESTS {
-                    let body = v(&[&k.to_string(), "", &j.to_string()]);
+                    let body = fr(&[&k.to_string(), "", &j.to_string()]);
                     req.send(&refs(&body)).unwrap();
                     assert_eq!(req.recv().unwrap(), body, "client {k}");
                 }
@@ -388,8 +333,8 @@ fn our_req_clients_on_libzmq_router_broker() {
                 }
                 req.connect(ep).unwrap();
                 for j in 0..REQUESTS {
-                    let body = v(&[&k.to_string(), &j.to_string()]);
-                    req.send(msg(&body)).unwrap();
+                    let body = fr(&[&k.to_string(), &j.to_string()]);
+                    req.send(to_message(&body)).unwrap();
                     assert_eq!(frames(&req.recv().unwrap()), body, "client {k}");
                 }
             });
@@ -423,7 +368,7 @@ fn libzmq_router_keeps_messages_of_departed_peer() {
         dealer.set_linger(LONG).unwrap();
         dealer.connect(&zrouter.last_endpoint().unwrap()).unwrap();
         dealer.send("hello").unwrap();
-        assert_eq!(zrouter.recv().unwrap(), v(&["X", "hello"]));
+        assert_eq!(zrouter.recv().unwrap(), fr(&["X", "hello"]));
         for i in 0..3 {
             dealer.send(format!("last words {i}")).unwrap();
         }
@@ -431,7 +376,7 @@ fn libzmq_router_keeps_messages_of_departed_peer() {
     for i in 0..3 {
         assert_eq!(
             zrouter.recv().unwrap(),
-            v(&["X", &format!("last words {i}")])
+            fr(&["X", &format!("last words {i}")])
         );
     }
 }
@@ -451,8 +396,8 @@ fn our_router_keeps_messages_of_departed_libzmq_peer() {
     zdealer.set_routing_id(b"X").unwrap();
     zdealer.set_linger(TIMEOUT_MS).unwrap();
     zdealer.connect(&ep).unwrap();
-    zdealer.send(&refs(&v(&["hello"]))).unwrap();
-    assert_eq!(frames(&router.recv().unwrap()), v(&["X", "hello"]));
+    zdealer.send(&refs(&fr(&["hello"]))).unwrap();
+    assert_eq!(frames(&router.recv().unwrap()), fr(&["X", "hello"]));
     for i in 0..3 {
         zdealer
             .send(&[format!("last words {i}").as_bytes()])
@@ -464,7 +409,7 @@ fn our_router_keeps_messages_of_departed_libzmq_peer() {
     for i in 0..3 {
         assert_eq!(
             frames(&router.recv().unwrap()),
-            v(&["X", &format!("last words {i}")])
+            fr(&["X", &format!("last words {i}")])
         );
     }
 }
@@ -492,7 +437,7 @@ fn pair_with_libzmq_either_side_binding() {
         for body in bodies() {
             // Our PAIR sends first: when it is the bound side, the send
             // waits for libzmq's connection.
-            ours.send(msg(&body)).unwrap();
+            ours.send(to_message(&body)).unwrap();
             assert_eq!(theirs.recv().unwrap(), body);
             theirs.send(&refs(&body)).unwrap();
             assert_eq!(frames(&ours.recv().unwrap()), body);
@@ -537,7 +482,7 @@ fn our_req_clients_and_dealer_workers_on_a_libzmq_broker() {
         while ready.len() < WORKERS {
             let mut m = backend.recv().unwrap();
             let worker = m.remove(0);
-            assert_eq!(m, v(&["READY"]));
+            assert_eq!(m, fr(&["READY"]));
             ready.push_back(worker);
         }
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -589,7 +534,7 @@ fn our_req_clients_and_dealer_workers_on_a_libzmq_broker() {
                     assert_eq!(reply.len(), 3, "{reply:?}");
                     let body = String::from_utf8(reply[2].clone()).unwrap();
                     reply[2] = format!("{body} by worker-{w}").into_bytes();
-                    dealer.send(msg(&reply)).unwrap();
+                    dealer.send(to_message(&reply)).unwrap();
                 }
             })
         })

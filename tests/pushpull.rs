@@ -1,12 +1,13 @@
 //! PUSH/PULL over real TCP sockets on loopback (RFC 30 and libzmq's
 //! test_spec_pushpull, test_hwm, test_timeo, test_last_endpoint).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use brokerless::{Context, Error, Message, Monitor, MonitorEvent, Socket, SocketType};
+use brokerless::{Context, Error, Message, MonitorEvent, Socket, SocketType};
 use bytes::Bytes;
-
-const LONG: Option<Duration> = Some(Duration::from_secs(20));
+use common::{LONG, free_port, text, wait_for};
 
 fn pull_bound(ctx: &Context, endpoint: &str) -> (Socket, String) {
     let pull = ctx.socket(SocketType::Pull).unwrap();
@@ -21,30 +22,6 @@ fn push_to(ctx: &Context, endpoint: &str) -> Socket {
     push.set_send_timeout(LONG).unwrap();
     push.connect(endpoint).unwrap();
     push
-}
-
-/// The next event `pred` accepts, skipping others (20 s at most).
-fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(ev) if pred(&ev) => return ev,
-            Ok(_) => {}
-            Err(e) => panic!("event not seen: {e}"),
-        }
-    }
-}
-
-fn text(m: &Message) -> String {
-    String::from_utf8(m[0].to_vec()).unwrap()
-}
-
-/// A loopback port with nothing listening on it (reserved and released
-/// by a plain std listener, which closes synchronously).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 #[test]
@@ -154,7 +131,7 @@ fn round_robin_across_three_pulls() {
     }
     for (k, (pull, _)) in pulls.iter().enumerate() {
         for j in 0..100 {
-            assert_eq!(text(&pull.recv().unwrap()), (j * 3 + k).to_string());
+            assert_eq!(text(&pull.recv().unwrap()[0]), (j * 3 + k).to_string());
         }
         assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
     }
@@ -172,7 +149,7 @@ fn fair_queue_from_three_pushes() {
     }
     let mut next = [0usize; 3];
     for _ in 0..300 {
-        let m = text(&pull.recv().unwrap());
+        let m = text(&pull.recv().unwrap()[0]);
         let (k, j) = m.split_once(':').unwrap();
         let k: usize = k.parse().unwrap();
         assert_eq!(
@@ -222,7 +199,7 @@ fn blocked_send_resumes_when_the_reader_drains() {
     });
     let (pull, _) = pull_bound(&ctx, &format!("tcp://127.0.0.1:{port}"));
     for i in 0..500 {
-        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+        assert_eq!(text(&pull.recv().unwrap()[0]), i.to_string());
     }
     drop(sender.join().unwrap());
 }
@@ -271,7 +248,7 @@ fn connect_before_bind() {
     }
     let (pull, _) = pull_bound(&ctx, &ep);
     for i in 0..10 {
-        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+        assert_eq!(text(&pull.recv().unwrap()[0]), i.to_string());
     }
 }
 
@@ -297,7 +274,7 @@ fn pull_restart_keeps_the_push_queue() {
     let ctx = Context::new();
     let (pull, _) = pull_bound(&ctx, &ep);
     for i in 0..50 {
-        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+        assert_eq!(text(&pull.recv().unwrap()[0]), i.to_string());
     }
 }
 
@@ -315,7 +292,7 @@ fn context_drop_flushes_pending_output() {
         // context returns only once everything was written.
     }
     for i in 0..1000 {
-        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+        assert_eq!(text(&pull.recv().unwrap()[0]), i.to_string());
     }
 }
 
@@ -417,7 +394,7 @@ fn a_full_pull_pushes_back_and_drops_nothing() {
     }
     assert!(sent >= 20, "both queues hold their HWM: {sent}");
     for i in 0..sent {
-        assert_eq!(text(&pull.recv().unwrap()), i.to_string());
+        assert_eq!(text(&pull.recv().unwrap()[0]), i.to_string());
     }
     assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
 }
@@ -495,7 +472,7 @@ fn every_blocked_receiver_is_woken_when_messages_wait() {
         let (tx, rx) = std::sync::mpsc::channel();
         for _ in 0..2 {
             let (pull, tx) = (pull.clone(), tx.clone());
-            std::thread::spawn(move || tx.send(pull.recv().map(|m| text(&m))));
+            std::thread::spawn(move || tx.send(pull.recv().map(|m| text(&m[0]))));
         }
         push.send(format!("{round}a")).unwrap();
         push.send(format!("{round}b")).unwrap();

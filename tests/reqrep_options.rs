@@ -3,50 +3,18 @@
 //! test_router_handover, test_connect_rid and test_probe_router), and a
 //! REQ client that survives its server's restart.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use brokerless::{Context, Error, Message, Monitor, MonitorEvent, Socket, SocketType};
+use std::time::Duration;
+
+use brokerless::{Context, Error, Message, MonitorEvent, Socket, SocketType};
 use bytes::Bytes;
+use common::{bind_any, frames, free_port, handshakes, socket_with_timeouts as socket, wait_for};
 
-const LONG: Option<Duration> = Some(Duration::from_secs(20));
-
-fn socket(ctx: &Context, t: SocketType) -> Socket {
-    let s = ctx.socket(t).unwrap();
-    s.set_recv_timeout(LONG).unwrap();
-    s.set_send_timeout(LONG).unwrap();
-    s
-}
-
+/// A [`socket`] bound to a loopback port, and that endpoint. These tests
+/// keep the default, infinite linger.
 fn bound(ctx: &Context, t: SocketType) -> (Socket, String) {
-    let s = socket(ctx, t);
-    s.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = s.last_endpoint().unwrap();
-    (s, ep)
-}
-
-fn frames(m: &Message) -> Vec<Vec<u8>> {
-    m.iter().map(|f| f.to_vec()).collect()
-}
-
-/// Waits for the next event `pred` accepts (20 s at most).
-fn wait_for(monitor: &Monitor, pred: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(ev) if pred(&ev) => return ev,
-            Ok(_) => {}
-            Err(e) => panic!("event not seen: {e}"),
-        }
-    }
-}
-
-fn handshakes(monitor: &Monitor, n: usize) {
-    for _ in 0..n {
-        wait_for(monitor, |e| {
-            matches!(e, MonitorEvent::HandshakeSucceeded { .. })
-        });
-    }
+    bind_any(socket(ctx, t))
 }
 
 #[test]
@@ -287,10 +255,7 @@ fn req_survives_its_server_restarting() {
     req.set_recv_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let monitor = req.monitor().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let ep = format!("tcp://127.0.0.1:{port}");
     req.connect(&ep).unwrap();
     for round in 0..3 {

@@ -1,31 +1,15 @@
 //! The exact bytes the whole stack puts on the wire, and peers speaking
 //! ZMTP 3.0, checked with a raw TCP peer.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use brokerless::{Context, Message, SocketType};
 use bytes::Bytes;
-
-fn greeting(minor: u8) -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, minor];
-    g.extend(b"NULL");
-    g.resize(64, 0);
-    g
-}
-
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend(b"READY");
-    body.push(11);
-    body.extend(b"Socket-Type");
-    body.extend((socket_type.len() as u32).to_be_bytes());
-    body.extend(socket_type.as_bytes());
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend(body);
-    frame
-}
+use common::{greeting, ready};
 
 fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
