@@ -1,22 +1,18 @@
 //! PUB/SUB against libzmq 4.3.5, and the exact subscription bytes sent to
 //! ZMTP 3.0 and 3.1 peers (port of libzmq's test_mock_pub_sub).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use brokerless::{Context, SocketType};
 use libzmq_peer as zmq;
 
-const LONG: Duration = Duration::from_secs(20);
+mod common;
+use common::{greeting, read_exactly, ready, zsock};
 
-fn zsock(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
-    let s = ctx.socket(kind).unwrap();
-    s.set_rcvtimeo(20_000).unwrap();
-    s.set_sndtimeo(20_000).unwrap();
-    s.set_linger(0).unwrap();
-    s
-}
+/// The libzmq wrapper's and our timeouts, as a `Duration`.
+const LONG: Duration = Duration::from_secs(20);
 
 #[test]
 fn libzmq_publisher_to_our_subscriber() {
@@ -62,31 +58,6 @@ fn our_publisher_to_libzmq_subscribers() {
     for m in ["B1", "A1", "A2"] {
         assert_eq!(all.recv().unwrap(), vec![m.as_bytes().to_vec()]);
     }
-}
-
-fn greeting(minor: u8) -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, minor];
-    g.extend(b"NULL");
-    g.resize(64, 0);
-    g
-}
-
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend(b"READY");
-    body.push(11);
-    body.extend(b"Socket-Type");
-    body.extend((socket_type.len() as u32).to_be_bytes());
-    body.extend(socket_type.as_bytes());
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend(body);
-    frame
-}
-
-fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).unwrap();
-    buf
 }
 
 /// Our SUB talking to a raw mock PUB of either version: the subscription

@@ -3,19 +3,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use brokerless::{Context, Message, SocketType};
 use bytes::Bytes;
-use common::{greeting, ready};
-
-fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).unwrap();
-    buf
-}
+use common::{greeting, read_exactly, ready};
 
 #[test]
 fn our_push_writes_the_expected_bytes() {

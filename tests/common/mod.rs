@@ -264,6 +264,14 @@ pub fn ready(socket_type: &str) -> Vec<u8> {
     frame
 }
 
+/// Reads exactly `n` bytes from a raw peer's stream.
+pub fn read_exactly(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).unwrap();
+    buf
+}
+
 // ---------------------------------------------------------------------------
 // libzmq sockets (testing/libzmq-peer)
 // ---------------------------------------------------------------------------
