@@ -118,3 +118,45 @@ fn test_mock_pub_sub_our_publisher() {
         assert_eq!(read_exactly(&mut raw, 4), b"\x00\x02A1", "3.{minor}");
     }
 }
+
+/// Our PUB and SUB with a libzmq XSUB/XPUB forwarder in the middle: the
+/// subscription goes up through libzmq, the data comes down.
+#[test]
+fn libzmq_xsub_xpub_forwarder_between_our_pub_and_sub() {
+    let zctx = zmq::Context::new().unwrap();
+    let xsub = zsock(&zctx, zmq::SocketKind::XSub);
+    xsub.bind("tcp://127.0.0.1:*").unwrap();
+    let xpub = zsock(&zctx, zmq::SocketKind::XPub);
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let (up_ep, down_ep) = (xsub.last_endpoint().unwrap(), xpub.last_endpoint().unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    // One thread owns both libzmq sockets (they are not thread-safe).
+    let forwarder = std::thread::spawn(move || {
+        while !stop2.load(std::sync::atomic::Ordering::Acquire) {
+            if xpub.poll(zmq::ZMQ_POLLIN, 10).unwrap() != 0 {
+                let m = xpub.recv().unwrap();
+                xsub.send(&common::refs(&m)).unwrap();
+            }
+            while xsub.poll(zmq::ZMQ_POLLIN, 0).unwrap() != 0 {
+                let m = xsub.recv().unwrap();
+                xpub.send(&common::refs(&m)).unwrap();
+            }
+        }
+    });
+    let ctx = Context::new();
+    let publ = ctx.socket(SocketType::Pub).unwrap();
+    publ.connect(&up_ep).unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_recv_timeout(Some(LONG)).unwrap();
+    sub.subscribe("A").unwrap();
+    sub.connect(&down_ep).unwrap();
+    publ.wait_for_subscribers(1, LONG).unwrap();
+    for m in ["B1", "A1", "A2"] {
+        publ.send(m).unwrap();
+    }
+    assert_eq!(&sub.recv().unwrap()[0], b"A1");
+    assert_eq!(&sub.recv().unwrap()[0], b"A2");
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    forwarder.join().unwrap();
+}

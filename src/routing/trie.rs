@@ -221,6 +221,67 @@ mod tests {
         assert_eq!(out, [2, 3]);
     }
 
+    /// A small deterministic generator for the large test below.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (self.0 >> 33) % n
+        }
+
+        /// A word of `min` to `max - 1` letters from a 26-letter alphabet.
+        fn word(&mut self, min: u64, max: u64) -> Vec<u8> {
+            let len = (min + self.next(max - min)) as usize;
+            (0..len).map(|_| b'a' + self.next(26) as u8).collect()
+        }
+    }
+
+    /// 10,000 subscriptions spread over 100 pipes still match exactly as
+    /// a naive prefix check does.
+    #[test]
+    fn ten_thousand_subscriptions() {
+        let mut rng = Lcg(0x2545_f491);
+        // Never empty: an empty topic would match everything.
+        let topics: Vec<(Vec<u8>, PipeId)> = (0..10_000)
+            .map(|i| (rng.word(3, 9), (i % 100) as PipeId))
+            .collect();
+        let mut pipes = PipeTrie::default();
+        let mut counted = CountedTrie::default();
+        for (t, p) in &topics {
+            pipes.add(t, *p);
+            counted.add(t);
+        }
+        let mut out = Vec::new();
+        let mut hits = 0usize;
+        for _ in 0..2_000 {
+            // Half the messages extend a subscribed topic, half are random.
+            let data = if rng.next(2) == 0 {
+                let mut d = topics[rng.next(10_000) as usize].0.clone();
+                d.extend(rng.word(0, 4));
+                d
+            } else {
+                rng.word(0, 12)
+            };
+            pipes.matching(&data, &mut out);
+            let mut want: Vec<PipeId> = topics
+                .iter()
+                .filter(|(t, _)| data.starts_with(t))
+                .map(|(_, p)| *p)
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(out, want);
+            assert_eq!(counted.matches(&data), !want.is_empty());
+            hits += usize::from(!want.is_empty());
+        }
+        // Both outcomes occur often enough for the test to mean something.
+        assert!(hits > 500 && hits < 1_500, "{hits}");
+    }
+
     proptest! {
         /// Against a naive matcher, with many topics.
         #[test]
