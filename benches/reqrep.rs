@@ -55,7 +55,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{CHILD_TIMEOUT, ChildArgs, Impl, Pair, Reporter, Res, Settings};
+use common::{CHILD_TIMEOUT, ChildArgs, Impl, Pair, Reporter, Res, Throughput};
 
 /// Payload of a latency round trip.
 const LATENCY_SIZE: usize = 64;
@@ -68,10 +68,9 @@ const WARMUP: u64 = 1_000;
 /// `throughput`: roughly 0.3 to 1 s per measurement on a 2-core machine.
 const THROUGHPUT_CASES: [(usize, u64); 2] = [(64, 3_000_000), (1024, 800_000)];
 
-/// Stdout line prefixes of the reporters' results: the REQ prints
-/// `latency_ns <p50> <p99> <mean>`, the ROUTER `elapsed_ns <ns>`.
+/// Stdout line prefix of the REQ's result, `latency_ns <p50> <p99>
+/// <mean>` (the ROUTER prints `common::ELAPSED_LINE`).
 const LATENCY_LINE: &str = "latency_ns ";
-const ELAPSED_LINE: &str = "elapsed_ns ";
 
 /// The ROUTER's acknowledgement of the last message, without which the
 /// DEALER does not close (see the module documentation).
@@ -96,20 +95,10 @@ mod parent {
     use common::{print_table, range_cell, ratio_cell, size_label};
 
     pub fn run() -> Res<()> {
-        let settings = Settings::from_env()?;
-        let exe = common::own_exe()?;
-        let (major, minor, patch) = libzmq_peer::version();
-
-        common::print_machine_line();
-        println!(
-            "REQ/REP and DEALER/ROUTER over tcp://127.0.0.1, each socket in its own process, \
-             HWM 1000; brokerless {} vs libzmq {major}.{minor}.{patch}",
-            env!("CARGO_PKG_VERSION"),
-        );
-        println!(
-            "median of {} interleaved runs per cell, [min-max] in brackets",
-            settings.runs
-        );
+        let (settings, exe) = common::start(
+            "REQ/REP and DEALER/ROUTER over tcp://127.0.0.1, each socket in its own process",
+            "",
+        )?;
 
         let round_trips = settings.count(ROUND_TRIPS, 1);
         let latency = common::interleaved(settings.runs, |imp, run| {
@@ -128,29 +117,12 @@ mod parent {
             Ok(l)
         })?;
 
-        let mut rows = Vec::new();
-        for (size, base_count) in THROUGHPUT_CASES {
-            let count = settings.count(base_count, 2);
-            let rates = common::interleaved(settings.runs, |imp, run| {
-                let elapsed = measure_throughput(&exe, imp, size, count, settings.timeout)
-                    .map_err(|e| {
-                        format!("{} {}, run {}: {e}", imp.name(), size_label(size), run + 1)
-                    })?;
-                let rate = (count - 1) as f64 / elapsed.as_secs_f64().max(1e-9);
-                eprintln!(
-                    "  DEALER/ROUTER {:>6} run {}/{} {:<10} {:>12.0} msgs/s \
-                     ({count} msgs in {:.3} s)",
-                    size_label(size),
-                    run + 1,
-                    settings.runs,
-                    imp.name(),
-                    rate,
-                    elapsed.as_secs_f64(),
-                );
-                Ok(rate)
-            })?;
-            rows.push((size, rates));
+        let rows = Throughput {
+            binder: ("ROUTER", "router"),
+            connector: ("DEALER", "dealer"),
+            label: "DEALER/ROUTER ",
         }
+        .rows(&settings, &exe, &THROUGHPUT_CASES)?;
 
         println!();
         println!(
@@ -214,29 +186,6 @@ mod parent {
         };
         Ok(Latency { p50, p99, mean })
     }
-
-    /// One ROUTER/DEALER pair; returns the ROUTER's timed window.
-    fn measure_throughput(
-        exe: &Path,
-        imp: Impl,
-        size: usize,
-        count: u64,
-        timeout: Duration,
-    ) -> Res<Duration> {
-        let elapsed = Pair {
-            imp,
-            binder: ("ROUTER", "router"),
-            connector: ("DEALER", "dealer"),
-            args: &[size.to_string(), count.to_string()],
-            reporter: Reporter::Binder,
-            result_line: ELAPSED_LINE,
-        }
-        .run(exe, timeout)?;
-        let ns: u64 = elapsed
-            .parse()
-            .map_err(|_| format!("ROUTER printed a bad elapsed time {elapsed:?}"))?;
-        Ok(Duration::from_nanos(ns))
-    }
 }
 
 /// The measured processes: `child <impl> <role> <endpoint> <size> <count>`
@@ -245,7 +194,7 @@ mod parent {
 /// or `dealer` (sends `count` messages).
 mod child {
     use super::*;
-    use common::announce;
+    use common::{announce, report_elapsed as report};
 
     pub fn run(args: &[String]) -> Res<()> {
         let ChildArgs {
@@ -278,11 +227,6 @@ mod child {
             (_, other) => Err(format!("unknown role {other:?}")),
         }
         .map_err(|e| format!("{} {role}: {e}", imp.name()))
-    }
-
-    fn report(elapsed: Duration) -> Res<()> {
-        println!("{ELAPSED_LINE}{}", elapsed.as_nanos());
-        Ok(())
     }
 
     /// Prints p50, p99 (nearest rank) and the mean of the round-trip

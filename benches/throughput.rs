@@ -36,17 +36,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{CHILD_TIMEOUT, ChildArgs, Impl, Pair, Reporter, Res, Settings};
+use common::{CHILD_TIMEOUT, ChildArgs, Impl, Res, Throughput};
 
 /// Message sizes and their default counts, chosen so that one measurement
 /// takes roughly 0.3 to 1 s on a 2-core machine.
 const CASES: [(usize, u64); 3] = [(64, 3_000_000), (1024, 800_000), (65536, 20_000)];
-
-/// Stdout line prefix of the receiver's result.
-const ELAPSED_LINE: &str = "elapsed_ns ";
 
 fn main() {
     common::main("throughput", child::run, parent::run);
@@ -56,65 +52,22 @@ fn main() {
 /// timings and prints the table.
 mod parent {
     use super::*;
-    use common::size_label;
 
     pub fn run() -> Res<()> {
-        let settings = Settings::from_env()?;
-        let exe = common::own_exe()?;
-        let (major, minor, patch) = libzmq_peer::version();
+        let (settings, exe) = common::start(
+            "PUSH/PULL over tcp://127.0.0.1, sender and receiver in separate processes",
+            "; MB = 10^6 B of payload",
+        )?;
 
-        common::print_machine_line();
-        println!(
-            "PUSH/PULL over tcp://127.0.0.1, sender and receiver in separate processes, \
-             HWM 1000; brokerless {} vs libzmq {major}.{minor}.{patch}",
-            env!("CARGO_PKG_VERSION"),
-        );
-        println!(
-            "median of {} interleaved runs per cell, [min-max] in brackets; MB = 10^6 B of payload",
-            settings.runs
-        );
-
-        let mut rows = Vec::new();
-        for (size, base_count) in CASES {
-            let count = settings.count(base_count, 2);
-            let rates = common::interleaved(settings.runs, |imp, run| {
-                let elapsed = measure(&exe, imp, size, count, settings.timeout).map_err(|e| {
-                    format!("{} {}, run {}: {e}", imp.name(), size_label(size), run + 1)
-                })?;
-                let rate = (count - 1) as f64 / elapsed.as_secs_f64().max(1e-9);
-                eprintln!(
-                    "  {:>6} run {}/{} {:<10} {:>12.0} msgs/s ({count} msgs in {:.3} s)",
-                    size_label(size),
-                    run + 1,
-                    settings.runs,
-                    imp.name(),
-                    rate,
-                    elapsed.as_secs_f64(),
-                );
-                Ok(rate)
-            })?;
-            rows.push((size, rates));
+        let rows = Throughput {
+            binder: ("receiver", "recv"),
+            connector: ("sender", "send"),
+            label: "",
         }
+        .rows(&settings, &exe, &CASES)?;
         println!();
         common::print_throughput_table(&rows, "ratio (brokerless/libzmq)");
         Ok(())
-    }
-
-    /// One receiver/sender pair; returns the receiver's timed window.
-    fn measure(exe: &Path, imp: Impl, size: usize, count: u64, timeout: Duration) -> Res<Duration> {
-        let elapsed = Pair {
-            imp,
-            binder: ("receiver", "recv"),
-            connector: ("sender", "send"),
-            args: &[size.to_string(), count.to_string()],
-            reporter: Reporter::Binder,
-            result_line: ELAPSED_LINE,
-        }
-        .run(exe, timeout)?;
-        let ns: u64 = elapsed
-            .parse()
-            .map_err(|_| format!("receiver printed a bad elapsed time {elapsed:?}"))?;
-        Ok(Duration::from_nanos(ns))
     }
 }
 
@@ -122,7 +75,7 @@ mod parent {
 /// and `child <impl> send <endpoint> <size> <count>`.
 mod child {
     use super::*;
-    use common::announce;
+    use common::{announce, report_elapsed as report};
 
     pub fn run(args: &[String]) -> Res<()> {
         let ChildArgs {
@@ -143,11 +96,6 @@ mod child {
             (_, other) => Err(format!("unknown role {other:?}")),
         }
         .map_err(|e| format!("{} {role}: {e}", imp.name()))
-    }
-
-    fn report(elapsed: Duration) -> Res<()> {
-        println!("{ELAPSED_LINE}{}", elapsed.as_nanos());
-        Ok(())
     }
 
     fn brokerless_recv(bind: &str, size: usize, count: u64) -> Res<Duration> {

@@ -11,9 +11,10 @@
 //! before it exited successfully is killed, so nothing hangs.
 //!
 //! Here: the environment settings (`BENCH_SCALE`, `BENCH_RUNS`,
-//! `BENCH_TIMEOUT`), the pair runner, interleaved runs, medians with
-//! min-max ranges, tables, the machine line, and a minimal libzmq socket
-//! through the raw C API ([`zmq`]).
+//! `BENCH_TIMEOUT`), the pair runner, interleaved runs, the throughput
+//! measure both benchmarks make ([`Throughput`]), medians with min-max
+//! ranges, tables, the machine line, and a minimal libzmq socket through
+//! the raw C API ([`zmq`], in zmq.rs).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -27,6 +28,9 @@ pub const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Stdout line prefix with which a binder announces its endpoint.
 pub const ENDPOINT_LINE: &str = "endpoint ";
+
+/// Stdout line prefix of a throughput receiver's result, `elapsed_ns <ns>`.
+pub const ELAPSED_LINE: &str = "elapsed_ns ";
 
 /// The endpoint every binder binds.
 const BIND_ENDPOINT: &str = "tcp://127.0.0.1:*";
@@ -118,6 +122,27 @@ impl Settings {
     }
 }
 
+/// The parent's start: reads the settings, finds this binary (see
+/// [`own_exe`]) and prints the machine line, then `<setup>, HWM 1000;
+/// brokerless <version> vs libzmq <version>` and `median of <runs>
+/// interleaved runs per cell, [min-max] in brackets<note>`.
+pub fn start(setup: &str, note: &str) -> Res<(Settings, std::path::PathBuf)> {
+    let settings = Settings::from_env()?;
+    let exe = own_exe()?;
+    let (major, minor, patch) = libzmq_peer::version();
+
+    print_machine_line();
+    println!(
+        "{setup}, HWM 1000; brokerless {} vs libzmq {major}.{minor}.{patch}",
+        env!("CARGO_PKG_VERSION"),
+    );
+    println!(
+        "median of {} interleaved runs per cell, [min-max] in brackets{note}",
+        settings.runs
+    );
+    Ok((settings, exe))
+}
+
 /// This binary, to be re-executed as the children.
 pub fn own_exe() -> Res<std::path::PathBuf> {
     std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))
@@ -200,6 +225,85 @@ impl Pair<'_> {
         other.wait_success(deadline)?;
         reporter.wait_success(deadline)?;
         Ok(result)
+    }
+}
+
+/// A throughput measure: the binder receives `count` messages of `size`
+/// bytes from the connector (child arguments `<size> <count>`) and prints
+/// its timed window, from the first message received to the last, with
+/// [`report_elapsed`].
+#[allow(dead_code, reason = "not every benchmark uses it")]
+pub struct Throughput {
+    /// The receiving process: its name in messages and its role argument.
+    pub binder: (&'static str, &'static str),
+    /// The sending process: its name in messages and its role argument.
+    pub connector: (&'static str, &'static str),
+    /// Put before the message size in each run's line on stderr.
+    pub label: &'static str,
+}
+
+#[allow(dead_code, reason = "not every benchmark uses it")]
+impl Throughput {
+    /// Measures each `(size, base count)` case (counts scaled by
+    /// `BENCH_SCALE`, at least 2), both implementations interleaved, and
+    /// logs every run on stderr; returns the msgs/s samples per size, as
+    /// [`print_throughput_table`] takes them. Rates count the `count - 1`
+    /// messages inside the timed window.
+    pub fn rows(
+        &self,
+        settings: &Settings,
+        exe: &Path,
+        cases: &[(usize, u64)],
+    ) -> Res<Vec<(usize, [Vec<f64>; 2])>> {
+        let mut rows = Vec::new();
+        for &(size, base_count) in cases {
+            let count = settings.count(base_count, 2);
+            let rates = interleaved(settings.runs, |imp, run| {
+                let elapsed = self
+                    .measure(exe, imp, size, count, settings.timeout)
+                    .map_err(|e| {
+                        format!("{} {}, run {}: {e}", imp.name(), size_label(size), run + 1)
+                    })?;
+                let rate = (count - 1) as f64 / elapsed.as_secs_f64().max(1e-9);
+                eprintln!(
+                    "  {}{:>6} run {}/{} {:<10} {:>12.0} msgs/s ({count} msgs in {:.3} s)",
+                    self.label,
+                    size_label(size),
+                    run + 1,
+                    settings.runs,
+                    imp.name(),
+                    rate,
+                    elapsed.as_secs_f64(),
+                );
+                Ok(rate)
+            })?;
+            rows.push((size, rates));
+        }
+        Ok(rows)
+    }
+
+    /// One binder/connector pair; returns the binder's timed window.
+    fn measure(
+        &self,
+        exe: &Path,
+        imp: Impl,
+        size: usize,
+        count: u64,
+        timeout: Duration,
+    ) -> Res<Duration> {
+        let elapsed = Pair {
+            imp,
+            binder: self.binder,
+            connector: self.connector,
+            args: &[size.to_string(), count.to_string()],
+            reporter: Reporter::Binder,
+            result_line: ELAPSED_LINE,
+        }
+        .run(exe, timeout)?;
+        let ns: u64 = elapsed
+            .parse()
+            .map_err(|_| format!("{} printed a bad elapsed time {elapsed:?}", self.binder.0))?;
+        Ok(Duration::from_nanos(ns))
     }
 }
 
@@ -368,7 +472,7 @@ pub fn range_cell(v: &[f64], div: f64, unit: &str) -> String {
 }
 
 /// `1.23M [1.10-1.31]`: a rate's median and range, in one unit.
-fn rate_cell(v: &[f64]) -> String {
+pub fn rate_cell(v: &[f64]) -> String {
     let med = median_min_max(v).0;
     let (div, unit) = if med >= 1e6 {
         (1e6, "M")
@@ -390,6 +494,7 @@ pub fn ratio_cell(samples: &[Vec<f64>; 2]) -> String {
 /// Prints a table of messages/s and MB/s per message size (`rates` are
 /// msgs/s samples indexed by `Impl as usize`), the last column headed
 /// `ratio_header`.
+#[allow(dead_code, reason = "not every benchmark uses it")]
 pub fn print_throughput_table(rows: &[(usize, [Vec<f64>; 2])], ratio_header: &str) {
     let header = [
         "size",
@@ -531,6 +636,12 @@ pub fn announce(endpoint: &str) {
     println!("{ENDPOINT_LINE}{endpoint}");
 }
 
+/// Prints a throughput receiver's timed window as its result line.
+pub fn report_elapsed(elapsed: Duration) -> Res<()> {
+    println!("{ELAPSED_LINE}{}", elapsed.as_nanos());
+    Ok(())
+}
+
 /// A brokerless context with one I/O thread (the default), or an error.
 pub fn brokerless_context() -> Res<brokerless::Context> {
     brokerless::Context::builder()
@@ -538,218 +649,4 @@ pub fn brokerless_context() -> Res<brokerless::Context> {
         .map_err(|e| format!("context: {e}"))
 }
 
-/// The libzmq side through the raw C API, as libzmq's own perf tools
-/// (`local_thr`, `local_lat` ...) use it.
-pub mod zmq {
-    use std::ffi::{CString, c_int, c_void};
-
-    use libzmq_peer::{ZMQ_LAST_ENDPOINT, ZmqError, ffi};
-
-    use super::{CHILD_TIMEOUT, Res};
-
-    /// A context with one socket; closes the socket and terminates the
-    /// context (waiting for the linger, infinite by default) on drop.
-    pub struct Zmq {
-        ctx: *mut c_void,
-        pub sock: *mut c_void,
-    }
-
-    fn last(what: &str) -> String {
-        format!("{what}: {}", ZmqError::last())
-    }
-
-    /// Runs `call` until it does not fail with EINTR; `Err` on failure.
-    pub fn retry(what: &str, mut call: impl FnMut() -> c_int) -> Res<c_int> {
-        loop {
-            let rc = call();
-            if rc >= 0 {
-                return Ok(rc);
-            }
-            let e = ZmqError::last();
-            if !e.is_interrupted() {
-                return Err(format!("{what}: {e}"));
-            }
-        }
-    }
-
-    impl Zmq {
-        /// A socket of `kind` (`SocketKind::raw`) in a new context, with
-        /// `timeout_option` (`ZMQ_RCVTIMEO` or `ZMQ_SNDTIMEO`) set to
-        /// [`CHILD_TIMEOUT`].
-        pub fn new(kind: i32, timeout_option: i32) -> Res<Zmq> {
-            let ctx = ffi::zmq_ctx_new();
-            if ctx.is_null() {
-                return Err(last("zmq_ctx_new"));
-            }
-            // SAFETY: `ctx` is a live context.
-            let sock = unsafe { ffi::zmq_socket(ctx, kind) };
-            let z = Zmq { ctx, sock };
-            if sock.is_null() {
-                return Err(last("zmq_socket"));
-            }
-            z.set_int(timeout_option, CHILD_TIMEOUT.as_millis() as c_int)?;
-            Ok(z)
-        }
-
-        /// Sets an integer socket option.
-        pub fn set_int(&self, option: i32, value: c_int) -> Res<()> {
-            // SAFETY: live socket; the value points to one c_int whose
-            // size is passed.
-            let rc = unsafe {
-                ffi::zmq_setsockopt(
-                    self.sock,
-                    option,
-                    (&raw const value).cast(),
-                    size_of::<c_int>(),
-                )
-            };
-            if rc != 0 {
-                return Err(last("zmq_setsockopt"));
-            }
-            Ok(())
-        }
-
-        pub fn bind(&self, endpoint: &str) -> Res<()> {
-            self.endpoint_call("zmq_bind", endpoint, ffi::zmq_bind)
-        }
-
-        pub fn connect(&self, endpoint: &str) -> Res<()> {
-            self.endpoint_call("zmq_connect", endpoint, ffi::zmq_connect)
-        }
-
-        fn endpoint_call(
-            &self,
-            what: &str,
-            endpoint: &str,
-            f: unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char) -> c_int,
-        ) -> Res<()> {
-            let c = CString::new(endpoint).map_err(|_| format!("bad endpoint {endpoint:?}"))?;
-            // SAFETY: live socket; `c` is NUL-terminated and outlives the
-            // call.
-            if unsafe { f(self.sock, c.as_ptr()) } != 0 {
-                return Err(last(what));
-            }
-            Ok(())
-        }
-
-        pub fn last_endpoint(&self) -> Res<String> {
-            let mut buf = [0u8; 256];
-            let mut len = buf.len();
-            // SAFETY: live socket; `buf` is writable for `len` bytes and
-            // libzmq writes the actual length back.
-            let rc = unsafe {
-                ffi::zmq_getsockopt(
-                    self.sock,
-                    ZMQ_LAST_ENDPOINT,
-                    buf.as_mut_ptr().cast(),
-                    &mut len,
-                )
-            };
-            if rc != 0 {
-                return Err(last("ZMQ_LAST_ENDPOINT"));
-            }
-            let s = &buf[..len.min(buf.len())];
-            let s = s.split(|&b| b == 0).next().unwrap_or_default();
-            String::from_utf8(s.to_vec()).map_err(|_| "endpoint not UTF-8".to_string())
-        }
-
-        /// Sends `count` single-frame messages with a copy of `payload`
-        /// each, as libzmq's `remote_thr` sends.
-        pub fn send_copies(&self, payload: &[u8], count: u64) -> Res<()> {
-            let size = payload.len();
-            let mut msg = ffi::zmq_msg_t::zeroed();
-            for _ in 0..count {
-                // As remote_thr: a fresh message per send (libzmq allocates
-                // it, beyond 33 bytes), plus a copy of the payload into it,
-                // which remote_thr skips but real applications do.
-                // SAFETY: `msg` is valid, writable storage for a zmq_msg_t.
-                retry("zmq_msg_init_size", || unsafe {
-                    ffi::zmq_msg_init_size(&mut msg, size)
-                })?;
-                // SAFETY: the message was just initialised with room for
-                // exactly `size` bytes at zmq_msg_data; the buffers are
-                // distinct.
-                unsafe {
-                    let dst = ffi::zmq_msg_data(&mut msg).cast::<u8>();
-                    std::ptr::copy_nonoverlapping(payload.as_ptr(), dst, size);
-                }
-                // SAFETY: live socket and initialised message; on success
-                // libzmq takes the content and leaves `msg` empty.
-                let sent = retry("zmq_msg_send", || unsafe {
-                    ffi::zmq_msg_send(&mut msg, self.sock, 0)
-                });
-                // SAFETY: `msg` is initialised (empty after a successful
-                // send); closing it is what remote_thr does too.
-                unsafe { ffi::zmq_msg_close(&mut msg) };
-                sent?;
-            }
-            Ok(())
-        }
-    }
-
-    /// An initialised `zmq_msg_t`, boxed so that it never moves, closed on
-    /// drop.
-    pub struct Msg(Box<ffi::zmq_msg_t>);
-
-    impl Msg {
-        /// A message initialised empty (`zmq_msg_init`), to be reused for
-        /// every receive as libzmq's perf tools do.
-        pub fn new() -> Res<Msg> {
-            let mut msg = Box::new(ffi::zmq_msg_t::zeroed());
-            // SAFETY: `msg` is valid, writable storage for a zmq_msg_t; it
-            // stays at this heap address until it is closed in `drop`.
-            retry("zmq_msg_init", || unsafe { ffi::zmq_msg_init(&mut *msg) })?;
-            Ok(Msg(msg))
-        }
-
-        pub fn as_mut_ptr(&mut self) -> *mut ffi::zmq_msg_t {
-            &mut *self.0
-        }
-
-        /// The size of the content (`zmq_msg_size`).
-        pub fn size(&self) -> usize {
-            // SAFETY: the message is initialised.
-            unsafe { ffi::zmq_msg_size(&*self.0) }
-        }
-
-        /// A copy of the content.
-        #[allow(dead_code, reason = "not every benchmark uses it")]
-        pub fn content(&mut self) -> Vec<u8> {
-            let size = self.size();
-            // SAFETY: the message is initialised; zmq_msg_data points to
-            // its `size` bytes of content, valid until it is next changed.
-            unsafe {
-                let data = ffi::zmq_msg_data(self.as_mut_ptr()).cast::<u8>();
-                std::slice::from_raw_parts(data, size).to_vec()
-            }
-        }
-
-        /// Whether more frames of the message follow (`zmq_msg_more`).
-        #[allow(dead_code, reason = "not every benchmark uses it")]
-        pub fn more(&self) -> bool {
-            // SAFETY: the message is initialised.
-            unsafe { ffi::zmq_msg_more(&*self.0) != 0 }
-        }
-    }
-
-    impl Drop for Msg {
-        fn drop(&mut self) {
-            // SAFETY: the message is initialised and closed only here.
-            unsafe { ffi::zmq_msg_close(&mut *self.0) };
-        }
-    }
-
-    impl Drop for Zmq {
-        fn drop(&mut self) {
-            // SAFETY: `sock` (if any) and `ctx` are live and closed only
-            // here, socket first; zmq_ctx_term is retried on EINTR as
-            // zmq_ctx_term(3) requires.
-            unsafe {
-                if !self.sock.is_null() {
-                    ffi::zmq_close(self.sock);
-                }
-                while ffi::zmq_ctx_term(self.ctx) != 0 && ZmqError::last().is_interrupted() {}
-            }
-        }
-    }
-}
+pub mod zmq;
