@@ -31,6 +31,9 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 1024 * 1024;
 /// Vectored writes take at most this many slices.
 const MAX_IOV: usize = 64;
+/// Bytes one drive may move (read plus written) before it yields, so that
+/// one busy connection cannot starve the others on its I/O thread.
+const DRIVE_BUDGET: usize = 1024 * 1024;
 
 /// The engine's ends of a peer's two pipes.
 pub(crate) struct EnginePipes {
@@ -70,6 +73,10 @@ pub(crate) enum Progress {
     Established(PeerInfo),
     /// The socket let go of this peer and everything queued was written.
     Finished,
+    /// The drive used its budget with work left: the caller drives again
+    /// after serving the other connections (readiness is edge-triggered,
+    /// so no new event would come).
+    Yielded,
 }
 
 /// One live connection.
@@ -83,6 +90,8 @@ pub(crate) struct Engine {
     eof: bool,
     stalled: Option<Message>,
     outbound_closed: bool,
+    /// Bytes moved by the current drive.
+    moved: usize,
     /// SUB/XSUB: outbound 1/0-prefixed messages are subscriptions.
     sends_subscriptions: bool,
     /// PUB/XPUB: inbound SUBSCRIBE/CANCEL become 1/0-prefixed messages.
@@ -106,6 +115,7 @@ impl Engine {
             eof: false,
             stalled: None,
             outbound_closed: false,
+            moved: 0,
         }
     }
 
@@ -150,8 +160,18 @@ impl Engine {
     /// Moves data both ways until nothing more can be done now.
     pub(crate) fn drive(
         &mut self,
-        mut pipes: Option<&mut EnginePipes>,
+        pipes: Option<&mut EnginePipes>,
     ) -> Result<Progress, EngineError> {
+        self.drive_with_budget(pipes, DRIVE_BUDGET)
+    }
+
+    /// [`Engine::drive`], yielding once `budget` bytes have moved.
+    fn drive_with_budget(
+        &mut self,
+        mut pipes: Option<&mut EnginePipes>,
+        budget: usize,
+    ) -> Result<Progress, EngineError> {
+        self.moved = 0;
         loop {
             let mut progress = false;
             if let Some(p) = pipes.as_deref_mut() {
@@ -179,6 +199,9 @@ impl Engine {
             }
             if !progress {
                 return Ok(Progress::Idle);
+            }
+            if self.moved >= budget {
+                return Ok(Progress::Yielded);
             }
         }
     }
@@ -274,6 +297,7 @@ impl Engine {
             }
             Ok(n) => {
                 self.input.commit(n);
+                self.moved += n;
                 if n >= want {
                     self.read_size = (self.read_size * 2).min(MAX_READ);
                 } else if n < self.read_size / 4 {
@@ -314,6 +338,7 @@ impl Engine {
                 Ok(0) => return Err(EngineError::Io(io::ErrorKind::WriteZero.into())),
                 Ok(written) => {
                     self.conn.transmit_mut().advance(written);
+                    self.moved += written;
                     wrote = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -376,10 +401,67 @@ impl ReadBuffer {
 
 #[cfg(test)]
 mod tests {
-    use super::ReadBuffer;
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A drive that has moved its budget yields with work left, and the
+    /// next drives carry on where it stopped: nothing is lost or reread.
+    #[test]
+    fn a_drive_yields_after_its_budget() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = TcpStream::from_std(ours);
+        let mut engine = Engine::new(stream, Config::new(SocketType::Pull));
+
+        // A PUSH peer: greeting, READY, then 100 messages of 1,000 bytes.
+        let mut wire = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
+        wire.extend(b"NULL");
+        wire.resize(64, 0);
+        wire.extend(b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+        for _ in 0..100 {
+            wire.extend([0x02, 0, 0, 0, 0, 0, 0, 0x03, 0xE8]);
+            wire.extend([5u8; 1000]);
+        }
+        peer.write_all(&wire).unwrap();
+
+        let (in_w, mut in_r) = pipe::pipe(1, 0);
+        let (_out_w, out_r) = pipe::pipe(1, 0);
+        let mut pipes = EnginePipes {
+            outbound: out_r,
+            inbound: in_w,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !engine.is_established() {
+            assert!(Instant::now() < deadline, "no handshake");
+            engine.ready(true, true);
+            match engine.drive_with_budget(None, usize::MAX).unwrap() {
+                Progress::Established(_) => break,
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        let (mut received, mut yields) = (0, 0);
+        while received < 100 {
+            assert!(Instant::now() < deadline, "only {received} messages");
+            engine.ready(true, false);
+            match engine.drive_with_budget(Some(&mut pipes), 10_000).unwrap() {
+                Progress::Yielded => yields += 1,
+                Progress::Idle => std::thread::sleep(Duration::from_millis(1)),
+                _ => {}
+            }
+            while let pipe::Read::Message(m) = in_r.read() {
+                assert_eq!(m[0].len(), 1000);
+                received += 1;
+            }
+        }
+        // Without the budget one drive would take everything available.
+        assert!(yields >= 2, "100 KB at 10 KB a drive: {yields} yields");
+    }
 
     #[test]
     fn read_buffer_keeps_data_and_room_apart() {
+        use super::ReadBuffer;
         let mut b = ReadBuffer::default();
         b.spare(8)[..3].copy_from_slice(b"abc");
         b.commit(3);

@@ -487,3 +487,53 @@ fn every_blocked_receiver_is_woken_when_messages_wait() {
         assert_eq!(got, [format!("{round}a"), format!("{round}b")]);
     }
 }
+
+/// One connection flooding an I/O thread cannot starve another: a drive
+/// yields after a budget of bytes and the thread serves the others.
+#[test]
+fn a_flooding_peer_does_not_starve_others_on_the_same_io_thread() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let receivers = Context::new(); // one I/O thread for both PULLs
+    let flood = receivers.socket(SocketType::Pull).unwrap();
+    flood.set_recv_hwm(0).unwrap();
+    flood.bind("tcp://127.0.0.1:*").unwrap();
+    let quiet = receivers.socket(SocketType::Pull).unwrap();
+    quiet.set_recv_timeout(LONG).unwrap();
+    quiet.bind("tcp://127.0.0.1:*").unwrap();
+
+    let senders = Context::builder().io_threads(2).build().unwrap();
+    let flooder = senders.socket(SocketType::Push).unwrap();
+    flooder.set_send_hwm(0).unwrap();
+    flooder.connect(&flood.last_endpoint().unwrap()).unwrap();
+    let one = senders.socket(SocketType::Push).unwrap();
+    one.connect(&quiet.last_endpoint().unwrap()).unwrap();
+
+    const N: usize = 300_000;
+    let done = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let payload = Bytes::from(vec![7u8; 1024]);
+            for _ in 0..N {
+                flooder.send(payload.clone()).unwrap();
+            }
+            done.store(true, Ordering::Release);
+            flooder
+        })
+    };
+    // Let the flood get going: its first message has been received.
+    flood.set_recv_timeout(LONG).unwrap();
+    flood.recv().unwrap();
+    one.send("hello").unwrap();
+    assert_eq!(&quiet.recv().unwrap()[0], b"hello");
+    assert!(
+        !done.load(Ordering::Acquire),
+        "the quiet peer was served only after the whole flood"
+    );
+    for _ in 1..N {
+        flood.recv().unwrap();
+    }
+    drop(sender.join().unwrap());
+}

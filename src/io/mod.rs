@@ -119,6 +119,7 @@ pub(crate) fn spawn(index: usize) -> std::io::Result<(IoHandle, JoinHandle<()>)>
         handle: handle.clone(),
         entries: Slab::new(),
         timers: BinaryHeap::new(),
+        ready: Vec::new(),
         shutting_down: false,
     };
     let join = std::thread::Builder::new()
@@ -157,6 +158,9 @@ struct IoThread {
     handle: IoHandle,
     entries: Slab<Entry>,
     timers: BinaryHeap<Reverse<Timer>>,
+    /// Sessions whose engine yielded with work left, driven again after
+    /// the next (non-blocking) poll.
+    ready: Vec<usize>,
     shutting_down: bool,
 }
 
@@ -169,10 +173,13 @@ impl IoThread {
                 log::debug!("I/O thread done");
                 return;
             }
-            let timeout = self
-                .timers
-                .peek()
-                .map(|Reverse(t)| t.at.saturating_duration_since(Instant::now()));
+            let timeout = if self.ready.is_empty() {
+                self.timers
+                    .peek()
+                    .map(|Reverse(t)| t.at.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::error!("poll failed: {e}");
@@ -203,6 +210,9 @@ impl IoThread {
                 self.on_command(cmd);
             }
             self.fire_timers();
+            for token in std::mem::take(&mut self.ready) {
+                self.drive(token);
+            }
         }
     }
 

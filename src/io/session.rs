@@ -342,6 +342,10 @@ impl IoThread {
                     return;
                 }
                 Ok(Progress::Established(info)) => self.established(token, info),
+                Ok(Progress::Yielded) => {
+                    self.ready.push(token);
+                    return;
+                }
                 Ok(Progress::Finished) => {
                     log::debug!("{}: socket let go, output flushed", s.describe());
                     s.emit(|endpoint, peer| MonitorEvent::Disconnected {
