@@ -18,38 +18,38 @@ use bytes::Bytes;
 
 use super::{Pattern, Peer, SocketShared};
 use crate::options::Options;
-use crate::pipe::{PipeId, PipeWriter};
+use crate::pipe::{PipeId, PipeWriter, WriteError};
 use crate::routing::fq::FairQueue;
 use crate::routing::trie::CountedTrie;
 use crate::zmtp::Subscription;
 use crate::{Error, Message, Result};
 
-/// The SUB routing rules.
-pub(crate) struct Sub {
+/// What SUB and XSUB share: the publishers' pipes, fair-queued in, and
+/// the subscriptions sent to them.
+pub(crate) struct Upstream {
     fq: FairQueue,
     writers: HashMap<PipeId, PipeWriter>,
     shared: Arc<SocketShared>,
 }
 
-impl Sub {
-    pub(crate) fn new(shared: Arc<SocketShared>) -> Sub {
-        Sub {
+impl Upstream {
+    pub(crate) fn new(shared: Arc<SocketShared>) -> Upstream {
+        Upstream {
             fq: FairQueue::default(),
             writers: HashMap::new(),
             shared,
         }
     }
 
-    fn subscriptions(&self) -> MutexGuard<'_, CountedTrie> {
+    /// The socket's subscriptions (shared with the I/O thread).
+    pub(crate) fn subscriptions(&self) -> MutexGuard<'_, CountedTrie> {
         self.shared
             .subscriptions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl Pattern for Sub {
-    fn attach(&mut self, peer: Peer, _options: &Options) {
+    pub(crate) fn attach(&mut self, peer: Peer) {
         if peer.info.is_some() {
             // An accepted peer: the I/O thread sent every subscription at
             // its handshake, but one made since then reached no pipe of
@@ -66,35 +66,29 @@ impl Pattern for Sub {
         self.fq.attach(peer.reader);
     }
 
-    fn readable(&mut self, id: PipeId, _options: &Options) {
+    pub(crate) fn readable(&mut self, id: PipeId) {
         self.fq.activated(id);
     }
 
-    fn writable(&mut self, id: PipeId, _options: &Options) {
+    pub(crate) fn writable(&mut self, id: PipeId) {
         if self.writers.get(&id).is_some_and(PipeWriter::is_closed) {
             self.writers.remove(&id);
         }
     }
 
-    fn send(&mut self, _msg: Message, _options: &Options) -> Result<Result<(), Message>> {
-        Err(Error::NotSupported(
-            "SUB sockets cannot send; use subscribe and unsubscribe".into(),
-        ))
+    /// The next message from any publisher, fair-queued.
+    pub(crate) fn recv(&mut self) -> Option<Message> {
+        self.fq.recv().map(|(_, m)| m)
     }
 
-    fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
-        while let Some((_, msg)) = self.fq.recv() {
-            if self.subscriptions().matches(&msg[0]) {
-                return Ok(Some(msg));
-            }
-        }
-        Ok(None)
-    }
-
-    fn subscribe(&mut self, topic: &[u8], subscribe: bool) -> Result<()> {
+    /// Counts a subscription change and tells every publisher when it
+    /// matters: a cancel only when it was the last, a subscribe when it is
+    /// the first (or always, with `every_subscribe`, as XSUB does so that
+    /// verbose XPUBs upstream see each one).
+    pub(crate) fn change(&self, subscribe: bool, topic: &[u8], every_subscribe: bool) {
         let mut subscriptions = self.subscriptions();
         let changed = if subscribe {
-            subscriptions.add(topic)
+            subscriptions.add(topic) || every_subscribe
         } else {
             subscriptions.remove(topic)
         };
@@ -110,6 +104,61 @@ impl Pattern for Sub {
                 let _ = w.write_control(msg.clone());
             }
         }
+    }
+
+    /// Sends a data message to every publisher; a full one misses it.
+    pub(crate) fn send_to_all(&self, msg: &Message) {
+        for w in self.writers.values() {
+            if let Err(WriteError::Full(_)) = w.write(msg.clone()) {
+                log::debug!("a publisher is full, message dropped for it");
+            }
+        }
+    }
+}
+
+/// The SUB routing rules.
+pub(crate) struct Sub {
+    upstream: Upstream,
+}
+
+impl Sub {
+    pub(crate) fn new(shared: Arc<SocketShared>) -> Sub {
+        Sub {
+            upstream: Upstream::new(shared),
+        }
+    }
+}
+
+impl Pattern for Sub {
+    fn attach(&mut self, peer: Peer, _options: &Options) {
+        self.upstream.attach(peer);
+    }
+
+    fn readable(&mut self, id: PipeId, _options: &Options) {
+        self.upstream.readable(id);
+    }
+
+    fn writable(&mut self, id: PipeId, _options: &Options) {
+        self.upstream.writable(id);
+    }
+
+    fn send(&mut self, _msg: Message, _options: &Options) -> Result<Result<(), Message>> {
+        Err(Error::NotSupported(
+            "SUB sockets cannot send; use subscribe and unsubscribe".into(),
+        ))
+    }
+
+    fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
+        while let Some(msg) = self.upstream.recv() {
+            if self.upstream.subscriptions().matches(&msg[0]) {
+                return Ok(Some(msg));
+            }
+        }
+        Ok(None)
+    }
+
+    fn subscribe(&mut self, topic: &[u8], subscribe: bool) -> Result<()> {
+        self.upstream.change(subscribe, topic, false);
         Ok(())
     }
 }
