@@ -33,6 +33,9 @@ pub enum Error {
     /// A ROUTER with `router_mandatory` was asked to send to a routing id
     /// it has no peer for.
     HostUnreachable,
+    /// `unbind` or `disconnect` named an endpoint the socket is not bound
+    /// or connected to.
+    EndpointNotFound(String),
     /// A peer broke the protocol (reported through logs and, for tests
     /// of the core, by the sans-IO connection).
     Protocol(ProtocolError),
@@ -52,6 +55,7 @@ impl fmt::Display for Error {
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::InvalidState(why) => write!(f, "not allowed in this state: {why}"),
             Error::HostUnreachable => f.write_str("no peer with that routing id"),
+            Error::EndpointNotFound(ep) => write!(f, "not bound or connected to {ep}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Io(e) => write!(f, "i/o error: {e}"),
         }

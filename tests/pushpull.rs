@@ -537,3 +537,61 @@ fn a_flooding_peer_does_not_starve_others_on_the_same_io_thread() {
     }
     drop(sender.join().unwrap());
 }
+
+#[test]
+fn test_unbind_wildcard() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://*:*").unwrap();
+    let ep = pull.last_endpoint().unwrap();
+    // The wildcard itself is not an endpoint; the resolved one is.
+    assert!(matches!(
+        pull.unbind("tcp://*:*"),
+        Err(Error::EndpointNotFound(_))
+    ));
+    let monitor = pull.monitor().unwrap();
+    pull.unbind(&ep).unwrap();
+    assert_eq!(
+        wait_for(&monitor, |e| matches!(e, MonitorEvent::Closed { .. })),
+        MonitorEvent::Closed {
+            endpoint: ep.clone()
+        }
+    );
+    assert!(matches!(pull.unbind(&ep), Err(Error::EndpointNotFound(_))));
+    // Nothing listens there any more: the port can be bound again.
+    let again = ctx.socket(SocketType::Pull).unwrap();
+    again.bind(&ep.replace("0.0.0.0", "127.0.0.1")).unwrap();
+}
+
+#[test]
+fn test_term_endpoint() {
+    // Unbinding closes the connections accepted through the endpoint.
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = push.last_endpoint().unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_recv_timeout(LONG).unwrap();
+    let pm = pull.monitor().unwrap();
+    pull.connect(&ep).unwrap();
+    push.send("before").unwrap();
+    assert_eq!(&pull.recv().unwrap()[0], b"before");
+    push.unbind(&ep).unwrap();
+    wait_for(&pm, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+    // The PUSH has no peer left.
+    assert!(matches!(push.try_send("after"), Err(Error::WouldBlock)));
+
+    // disconnect drops a connect-side peer the same way.
+    let (pull2, ep2) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let pm2 = pull2.monitor().unwrap();
+    let push2 = push_to(&ctx, &ep2);
+    push2.send("x").unwrap();
+    assert_eq!(&pull2.recv().unwrap()[0], b"x");
+    assert!(matches!(
+        push2.disconnect("tcp://nowhere:1"),
+        Err(Error::EndpointNotFound(_))
+    ));
+    push2.disconnect(&ep2).unwrap();
+    wait_for(&pm2, |e| matches!(e, MonitorEvent::Disconnected { .. }));
+    assert!(matches!(push2.try_send("after"), Err(Error::WouldBlock)));
+}

@@ -53,6 +53,15 @@ pub(crate) enum IoCmd {
         socket: u64,
         linger: Option<Duration>,
     },
+    /// Close the listener on `endpoint` and, within `linger`, the
+    /// connections it accepted.
+    Unbind {
+        socket: u64,
+        endpoint: String,
+        linger: Option<Duration>,
+    },
+    /// Drop the session connected to `endpoint` at once.
+    Disconnect { socket: u64, endpoint: String },
     /// A pipe of the session with this token has news.
     PipeEvent(usize),
     /// The context is shutting down: flush within each linger, then exit.
@@ -245,6 +254,20 @@ impl IoThread {
                 self.start_connect(token);
             }
             IoCmd::SocketClosed { socket, linger } => self.socket_closed(socket, linger),
+            IoCmd::Unbind {
+                socket,
+                endpoint,
+                linger,
+            } => {
+                for token in self.endpoint_entries(socket, &endpoint, false) {
+                    self.begin_close(token, linger);
+                }
+            }
+            IoCmd::Disconnect { socket, endpoint } => {
+                for token in self.endpoint_entries(socket, &endpoint, true) {
+                    self.remove(token);
+                }
+            }
             IoCmd::PipeEvent(token) => self.drive(token),
             IoCmd::Shutdown => self.shutdown(),
         }

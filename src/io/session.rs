@@ -169,6 +169,28 @@ impl IoThread {
         }
     }
 
+    /// The entries of `socket` for `endpoint`: its connecting sessions
+    /// (`connected`), or its listener and the sessions it accepted.
+    pub(super) fn endpoint_entries(
+        &self,
+        socket: u64,
+        endpoint: &str,
+        connected: bool,
+    ) -> Vec<usize> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| match e {
+                Entry::Listener(l) => !connected && l.socket.id == socket && l.endpoint == endpoint,
+                Entry::Session(s) => {
+                    s.socket.id == socket
+                        && s.endpoint() == endpoint
+                        && connected == matches!(s.origin, Origin::Connect { .. })
+                }
+            })
+            .map(|(k, _)| k)
+            .collect()
+    }
+
     /// Readiness from the poller.
     pub(super) fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
         match self.entries.get_mut(token) {
@@ -482,20 +504,26 @@ impl IoThread {
     }
 
     /// Ends a session or listener; dropping its pipes tells the socket.
-    fn remove(&mut self, token: usize) {
+    pub(super) fn remove(&mut self, token: usize) {
         match self.entries.try_remove(token) {
             Some(Entry::Session(s)) => {
                 log::trace!("{}: removed", s.describe());
                 self.deregister(s.state);
             }
             Some(Entry::Listener(mut l)) => {
-                log::debug!("{}: listener closed", l.endpoint);
-                l.socket.emit(|| MonitorEvent::Closed {
-                    endpoint: l.endpoint.clone(),
-                });
                 if let Err(e) = self.poll.registry().deregister(&mut l.listener) {
                     log::debug!("deregister listener: {e}");
                 }
+                // Closed is reported once the port is free again.
+                let Listener {
+                    listener,
+                    endpoint,
+                    socket,
+                    ..
+                } = l;
+                drop(listener);
+                log::debug!("{endpoint}: listener closed");
+                socket.emit(|| MonitorEvent::Closed { endpoint });
             }
             None => {}
         }

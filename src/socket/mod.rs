@@ -121,6 +121,10 @@ struct State {
     options: Options,
     pattern: Box<dyn Pattern>,
     last_endpoint: Option<String>,
+    /// Resolved endpoints of live binds, for `unbind`.
+    bound: Vec<String>,
+    /// Endpoints of live connects, for `disconnect`.
+    connected: Vec<String>,
     commands: Vec<Command>,
 }
 
@@ -164,6 +168,8 @@ impl Socket {
                 options,
                 pattern,
                 last_endpoint: None,
+                bound: Vec::new(),
+                connected: Vec::new(),
                 commands: Vec::new(),
             }),
         })
@@ -201,6 +207,7 @@ impl Socket {
                     socket: self.shared.clone(),
                     options: st.options.clone(),
                 });
+                st.bound.push(resolved.clone());
                 st.last_endpoint = Some(resolved);
             }
         }
@@ -244,7 +251,47 @@ impl Socket {
                 inbound: in_w,
             },
         });
+        st.connected.push(endpoint.to_string());
         st.last_endpoint = Some(endpoint.to_string());
+        Ok(())
+    }
+
+    /// Stops accepting connections on a bound endpoint and closes the
+    /// connections accepted through it (after flushing for up to the
+    /// linger). A wildcard bind is unbound by its resolved endpoint, as
+    /// [`last_endpoint`](Socket::last_endpoint) reports it
+    /// (`tcp://0.0.0.0:41234`), not by `tcp://*:*`.
+    ///
+    /// Errors: [`Error::EndpointNotFound`] if nothing is bound there.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        let mut st = self.lock()?;
+        let Some(i) = st.bound.iter().position(|e| e == endpoint) else {
+            return Err(Error::EndpointNotFound(endpoint.to_string()));
+        };
+        st.bound.remove(i);
+        self.io.post(IoCmd::Unbind {
+            socket: self.shared.id,
+            endpoint: endpoint.to_string(),
+            linger: st.options.linger,
+        });
+        Ok(())
+    }
+
+    /// Drops the connection made by `connect(endpoint)` (the same string)
+    /// and stops reconnecting; messages still queued for that peer are
+    /// discarded.
+    ///
+    /// Errors: [`Error::EndpointNotFound`] if there is no such connect.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let mut st = self.lock()?;
+        let Some(i) = st.connected.iter().position(|e| e == endpoint) else {
+            return Err(Error::EndpointNotFound(endpoint.to_string()));
+        };
+        st.connected.remove(i);
+        self.io.post(IoCmd::Disconnect {
+            socket: self.shared.id,
+            endpoint: endpoint.to_string(),
+        });
         Ok(())
     }
 
