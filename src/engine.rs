@@ -11,6 +11,7 @@
 //! whether the stream may still be readable or writable.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use mio::net::TcpStream;
@@ -92,6 +93,8 @@ pub(crate) struct Engine {
     outbound_closed: bool,
     /// Bytes moved by the current drive.
     moved: usize,
+    /// The handshake completed at some point.
+    handshaken: bool,
     /// SUB/XSUB: outbound 1/0-prefixed messages are subscriptions.
     sends_subscriptions: bool,
     /// PUB/XPUB: inbound SUBSCRIBE/CANCEL become 1/0-prefixed messages.
@@ -116,6 +119,7 @@ impl Engine {
             stalled: None,
             outbound_closed: false,
             moved: 0,
+            handshaken: false,
         }
     }
 
@@ -146,8 +150,10 @@ impl Engine {
     }
 
     /// Whether the handshake has completed.
+    /// (It stays true after a later failure, so that the failure is
+    /// reported as a disconnection, not as a failed handshake.)
     pub(crate) fn is_established(&self) -> bool {
-        self.conn.is_established()
+        self.handshaken
     }
 
     /// Whether nothing is left to send: the transmit queue is empty and
@@ -172,6 +178,7 @@ impl Engine {
         budget: usize,
     ) -> Result<Progress, EngineError> {
         self.moved = 0;
+        self.tick()?;
         loop {
             let mut progress = false;
             if let Some(p) = pipes.as_deref_mut() {
@@ -198,12 +205,31 @@ impl Engine {
                 return Err(EngineError::Eof);
             }
             if !progress {
+                // What was decoded may have armed or cancelled deadlines.
+                self.tick()?;
+                if self.writable && !self.conn.transmit().is_empty() {
+                    continue;
+                }
                 return Ok(Progress::Idle);
             }
             if self.moved >= budget {
+                self.tick()?;
                 return Ok(Progress::Yielded);
             }
         }
+    }
+
+    /// Advances the connection's heartbeat timers to now (a PING may be
+    /// queued; a silent peer fails the connection).
+    fn tick(&mut self) -> Result<(), EngineError> {
+        self.conn
+            .handle_timeout(Instant::now())
+            .map_err(EngineError::Protocol)
+    }
+
+    /// When the heartbeat timers next need a [`Engine::drive`].
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
     }
 
     /// Hands the message that found the inbound pipe full to the pipe
@@ -246,7 +272,10 @@ impl Engine {
                 }
             };
             match event {
-                Event::Established(info) => return Ok(Some(info)),
+                Event::Established(info) => {
+                    self.handshaken = true;
+                    return Ok(Some(info));
+                }
                 Event::Message(msg) => self.deliver(pipes.as_deref_mut(), msg),
                 // A publisher's socket sees subscriptions as messages, the
                 // form ZMTP 3.0 peers send them in anyway.

@@ -147,6 +147,9 @@ pub enum ProtocolError {
     },
     /// The peer did not complete the handshake in time.
     HandshakeTimeout,
+    /// The peer sent nothing within the heartbeat timeout (after our
+    /// PING) or within the TTL of its own PING.
+    HeartbeatTimeout,
 }
 
 impl fmt::Display for ProtocolError {
@@ -182,6 +185,9 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::PeerError { reason } => write!(f, "peer sent ERROR: {reason}"),
             ProtocolError::HandshakeTimeout => f.write_str("peer did not finish the handshake"),
+            ProtocolError::HeartbeatTimeout => {
+                f.write_str("peer went silent past the heartbeat timeout")
+            }
         }
     }
 }

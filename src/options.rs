@@ -52,6 +52,12 @@ pub(crate) struct Options {
     pub xpub_nodrop: bool,
     /// XPUB: a message sent to each new subscriber.
     pub xpub_welcome_msg: Option<crate::Message>,
+    /// PING every this often (None: no heartbeats).
+    pub heartbeat_interval: Option<Duration>,
+    /// Traffic must follow a PING within this (None: the interval).
+    pub heartbeat_timeout: Option<Duration>,
+    /// The TTL our PINGs ask the peer to apply (None: none).
+    pub heartbeat_ttl: Option<Duration>,
 }
 
 impl Default for Options {
@@ -77,6 +83,9 @@ impl Default for Options {
             xpub_verboser: false,
             xpub_nodrop: false,
             xpub_welcome_msg: None,
+            heartbeat_interval: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
         }
     }
 }

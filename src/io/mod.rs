@@ -146,6 +146,8 @@ enum TimerKind {
     Accept,
     Reconnect,
     Handshake,
+    /// The engine's heartbeat deadlines (next PING, silence timeouts).
+    Heartbeat,
     Linger,
 }
 
@@ -304,8 +306,12 @@ impl IoThread {
     }
 
     fn arm(&mut self, token: usize, generation: u64, kind: TimerKind, after: Duration) {
+        self.arm_at(token, generation, kind, Instant::now() + after);
+    }
+
+    fn arm_at(&mut self, token: usize, generation: u64, kind: TimerKind, at: Instant) {
         self.timers.push(Reverse(Timer {
-            at: Instant::now() + after,
+            at,
             token,
             generation,
             kind,

@@ -20,7 +20,7 @@ use crate::engine::{Engine, EngineError, EnginePipes, Progress};
 use crate::options::Options;
 use crate::pipe;
 use crate::socket::{Command, MonitorEvent, Peer, SocketShared};
-use crate::zmtp::{Config, PeerInfo};
+use crate::zmtp::{Config, HeartbeatConfig, PeerInfo};
 
 /// Pause before accepting again after an accept error.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -79,6 +79,8 @@ pub(super) struct Session {
     generation: u64,
     /// `Some` once closing: the deadline, or `None` inside to wait forever.
     closing: Option<Option<Instant>>,
+    /// When the armed heartbeat timer fires, if one is armed.
+    heartbeat_at: Option<Instant>,
 }
 
 impl Session {
@@ -102,6 +104,7 @@ impl Session {
             state: State::Idle,
             generation: 0,
             closing: None,
+            heartbeat_at: None,
         }
     }
 
@@ -138,6 +141,7 @@ impl Session {
             state.name()
         );
         self.generation += 1;
+        self.heartbeat_at = None;
         std::mem::replace(&mut self.state, state)
     }
 
@@ -146,6 +150,14 @@ impl Session {
             socket_type: self.socket.socket_type,
             routing_id: self.options.routing_id.clone(),
             max_msg_size: self.options.max_msg_size,
+            heartbeat: self
+                .options
+                .heartbeat_interval
+                .map(|interval| HeartbeatConfig {
+                    interval: Some(interval),
+                    timeout: self.options.heartbeat_timeout,
+                    ttl: self.options.heartbeat_ttl,
+                }),
         }
     }
 
@@ -241,6 +253,7 @@ impl IoThread {
                 state: State::Idle,
                 generation: 0,
                 closing: None,
+                heartbeat_at: None,
             };
             let key = self.entries.insert(Entry::Session(session));
             self.activate(key, stream);
@@ -360,11 +373,14 @@ impl IoThread {
                 Ok(Progress::Idle) => {
                     if s.closing.is_some() && s.is_flushed() {
                         self.remove(token);
+                    } else {
+                        self.arm_heartbeat(token);
                     }
                     return;
                 }
                 Ok(Progress::Established(info)) => self.established(token, info),
                 Ok(Progress::Yielded) => {
+                    self.arm_heartbeat(token);
                     self.ready.push(token);
                     return;
                 }
@@ -396,6 +412,26 @@ impl IoThread {
         }
     }
 
+    /// Arms a timer for the engine's next heartbeat deadline, unless one
+    /// at or before it is armed already.
+    fn arm_heartbeat(&mut self, token: usize) {
+        let Some(s) = self.session(token) else {
+            return;
+        };
+        let State::Active(engine) = &s.state else {
+            return;
+        };
+        let Some(at) = engine.poll_timeout() else {
+            return;
+        };
+        if s.heartbeat_at.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        s.heartbeat_at = Some(at);
+        let generation = s.generation;
+        self.arm_at(token, generation, TimerKind::Heartbeat, at);
+    }
+
     /// The handshake completed. An accepted connection gets its pipes
     /// now, and the socket its side of them.
     fn established(&mut self, token: usize, info: PeerInfo) {
@@ -409,6 +445,7 @@ impl IoThread {
             info.socket_type
         );
         s.generation += 1; // voids the handshake timer
+        s.heartbeat_at = None;
         if let State::Active(engine) = &mut s.state {
             engine.send_subscriptions(&s.socket.subscriptions);
         }
@@ -571,6 +608,14 @@ impl IoThread {
             }
             _ if t.generation != s.generation => {}
             TimerKind::Accept => {}
+            TimerKind::Heartbeat => {
+                if s.heartbeat_at.is_some_and(|at| at <= t.at) {
+                    s.heartbeat_at = None;
+                }
+                // The drive ticks the heartbeat: a PING goes out, or a
+                // silent peer fails the connection; then it re-arms.
+                self.drive(t.token);
+            }
             TimerKind::Reconnect => {
                 if matches!(s.state, State::Idle) {
                     self.start_connect(t.token);

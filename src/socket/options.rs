@@ -128,6 +128,47 @@ impl Socket {
         self.get(|o| o.recv_timeout)
     }
 
+    /// Sends a ZMTP PING to each peer this often (`None`, the default:
+    /// never). A peer that then sends nothing within the
+    /// [`heartbeat_timeout`](Socket::set_heartbeat_timeout) is dropped and,
+    /// for a connect, reconnected. PINGs from peers are always answered.
+    pub fn set_heartbeat_interval(&self, interval: Option<Duration>) -> Result<()> {
+        self.set(|o| o.heartbeat_interval = interval)
+    }
+
+    /// The heartbeat interval.
+    pub fn heartbeat_interval(&self) -> Option<Duration> {
+        self.get(|o| o.heartbeat_interval)
+    }
+
+    /// How long traffic may lag behind one of our PINGs before the peer is
+    /// dropped (`None`, the default: the heartbeat interval).
+    pub fn set_heartbeat_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.set(|o| o.heartbeat_timeout = timeout)
+    }
+
+    /// The heartbeat timeout.
+    pub fn heartbeat_timeout(&self) -> Option<Duration> {
+        self.get(|o| o.heartbeat_timeout)
+    }
+
+    /// The time-to-live our PINGs ask the peer to apply: a peer that
+    /// receives no traffic from us for that long drops the connection
+    /// (`None`, the default: none; sent in deciseconds, at most 6553.5 s).
+    pub fn set_heartbeat_ttl(&self, ttl: Option<Duration>) -> Result<()> {
+        if ttl.is_some_and(|t| t > Duration::from_millis(6_553_500)) {
+            return Err(Error::InvalidArgument(
+                "the heartbeat TTL is at most 6553.5 s".into(),
+            ));
+        }
+        self.set(|o| o.heartbeat_ttl = ttl)
+    }
+
+    /// The heartbeat TTL.
+    pub fn heartbeat_ttl(&self) -> Option<Duration> {
+        self.get(|o| o.heartbeat_ttl)
+    }
+
     /// ROUTER only: when on, sending to a routing id with no peer returns
     /// [`Error::HostUnreachable`] and sending to a peer whose queue is
     /// full waits (or returns [`Error::WouldBlock`] from `try_send`),

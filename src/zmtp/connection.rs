@@ -29,6 +29,7 @@
 //! and sizes are checked against `max_msg_size` at the frame header.
 
 use std::fmt;
+use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -36,6 +37,7 @@ use super::Decoded;
 use super::command::{self, Command, Properties};
 use super::frame::FrameHeader;
 use super::greeting::{self, Greeting};
+use super::heartbeat::{Heartbeat, HeartbeatConfig, Tick};
 use super::transmit::TransmitQueue;
 use crate::{Message, ProtocolError, SocketType};
 
@@ -64,6 +66,9 @@ pub struct Config {
     /// (`None`: unlimited). Checked at each frame header, before anything
     /// is taken from the input.
     pub max_msg_size: Option<u64>,
+    /// Heartbeats (PING/PONG timers); `None`: none sent, but received
+    /// PINGs are still answered and their TTL honoured.
+    pub heartbeat: Option<HeartbeatConfig>,
 }
 
 impl Config {
@@ -73,6 +78,7 @@ impl Config {
             socket_type,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            heartbeat: None,
         }
     }
 }
@@ -188,6 +194,8 @@ pub struct Connection {
     /// Octets still missing from the unit being parsed, as found by the
     /// last `handle_input` that returned `Ok(None)`.
     read_hint: usize,
+    /// PING/PONG timers, fed by the frames decoded.
+    heartbeat: Heartbeat,
 }
 
 impl Connection {
@@ -197,6 +205,7 @@ impl Connection {
         let mut transmit = TransmitQueue::new();
         Greeting::null().encode(transmit.staging());
         Connection {
+            heartbeat: Heartbeat::new(config.heartbeat),
             config,
             state: State::Greeting,
             transmit,
@@ -219,6 +228,41 @@ impl Connection {
             self.transition(State::Failed(e.clone()));
         }
         result
+    }
+
+    /// Advances the heartbeat timers to `now`: may queue a PING, and fails
+    /// with [`ProtocolError::HeartbeatTimeout`] when the peer has been
+    /// silent past a deadline. Call it after handling input and whenever
+    /// [`Connection::poll_timeout`] has passed. Does nothing before the
+    /// handshake is done.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if !self.is_established() {
+            return Ok(());
+        }
+        match self.heartbeat.tick(now) {
+            Tick::Idle => Ok(()),
+            Tick::SendPing(ttl) => {
+                self.send_command(&Command::Ping {
+                    ttl,
+                    context: Bytes::new(),
+                });
+                Ok(())
+            }
+            Tick::Expired => {
+                let e = ProtocolError::HeartbeatTimeout;
+                self.transition(State::Failed(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// When [`Connection::handle_timeout`] next has something to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_established() {
+            self.heartbeat.next_deadline()
+        } else {
+            None
+        }
     }
 
     /// How many more input octets are needed to complete the unit being
@@ -308,6 +352,7 @@ impl Connection {
                     let Some((header, body)) = self.read_frame(input)? else {
                         return Ok(None);
                     };
+                    self.heartbeat.saw_traffic();
                     if let Some(event) = self.on_frame(header, body)? {
                         return Ok(Some(event));
                     }
@@ -509,7 +554,8 @@ impl Connection {
                 name: cmd.name_lossy(),
             }),
             Command::Error { reason } => Err(peer_error(&reason)),
-            Command::Ping { ref context, .. } => {
+            Command::Ping { ttl, ref context } => {
+                self.heartbeat.saw_ping(ttl);
                 // "When a peer receives a PING command it SHALL respond
                 // with a PONG command that echoes the ping-context".
                 self.send_command(&Command::pong_for(context));

@@ -24,6 +24,7 @@ pub mod command;
 mod connection;
 pub mod frame;
 pub mod greeting;
+mod heartbeat;
 mod subscription;
 mod transmit;
 
@@ -32,6 +33,7 @@ mod tests;
 
 pub use command::{Command, Properties};
 pub use connection::{Config, Connection, Event, PeerInfo};
+pub use heartbeat::HeartbeatConfig;
 pub use subscription::Subscription;
 pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};
 
