@@ -20,6 +20,8 @@ pub(crate) struct Options {
     pub max_msg_size: Option<u64>,
     /// Pause before reconnecting (None = never reconnect).
     pub reconnect_interval: Option<Duration>,
+    /// Upper bound of the doubling reconnect pause (None = no doubling).
+    pub reconnect_interval_max: Option<Duration>,
     /// Time allowed for the ZMTP handshake (None = unlimited).
     pub handshake_interval: Option<Duration>,
     /// Identity sent to peers (REQ, DEALER, ROUTER).
@@ -68,6 +70,7 @@ impl Default for Options {
             linger: None,
             max_msg_size: None,
             reconnect_interval: Some(Duration::from_millis(100)),
+            reconnect_interval_max: None,
             handshake_interval: Some(Duration::from_secs(30)),
             routing_id: Bytes::new(),
             send_timeout: None,

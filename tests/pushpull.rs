@@ -595,3 +595,31 @@ fn test_term_endpoint() {
     wait_for(&pm2, |e| matches!(e, MonitorEvent::Disconnected { .. }));
     assert!(matches!(push2.try_send("after"), Err(Error::WouldBlock)));
 }
+
+#[test]
+fn test_reconnect_ivl_with_backoff() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::ZERO)).unwrap();
+    push.set_reconnect_interval(Some(Duration::from_millis(10)))
+        .unwrap();
+    push.set_reconnect_interval_max(Some(Duration::from_millis(80)))
+        .unwrap();
+    let monitor = push.monitor().unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{}", free_port()))
+        .unwrap();
+    // Nothing listens: 10, 20, 40, 80, 80 ms, each plus under a tenth.
+    for base in [10u64, 20, 40, 80, 80] {
+        let interval = match wait_for(&monitor, |e| {
+            matches!(e, MonitorEvent::ConnectRetried { .. })
+        }) {
+            MonitorEvent::ConnectRetried { interval, .. } => interval,
+            _ => unreachable!("wait_for returns what the predicate accepts"),
+        };
+        let base = Duration::from_millis(base);
+        assert!(
+            interval >= base && interval <= base + base / 10,
+            "{interval:?} for {base:?}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! session (socket closed, or context shut down) ends once everything
 //! queued was written, or when its linger runs out.
 
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,6 +82,8 @@ pub(super) struct Session {
     closing: Option<Option<Instant>>,
     /// When the armed heartbeat timer fires, if one is armed.
     heartbeat_at: Option<Instant>,
+    /// The current reconnect backoff (with `reconnect_interval_max`).
+    backoff: Option<Duration>,
 }
 
 impl Session {
@@ -105,6 +108,7 @@ impl Session {
             generation: 0,
             closing: None,
             heartbeat_at: None,
+            backoff: None,
         }
     }
 
@@ -159,6 +163,22 @@ impl Session {
                     ttl: self.options.heartbeat_ttl,
                 }),
         }
+    }
+
+    /// The pause before the next connect attempt: the reconnect interval,
+    /// or with `reconnect_interval_max` an interval that doubles after
+    /// each failure up to that maximum, plus up to a tenth of it at random
+    /// so that many clients do not retry in step. A handshake resets it.
+    fn next_retry(&mut self) -> Option<Duration> {
+        let base = self.options.reconnect_interval?;
+        let Some(max) = self.options.reconnect_interval_max.filter(|m| *m > base) else {
+            return Some(base);
+        };
+        let current = self.backoff.unwrap_or(base).min(max);
+        self.backoff = Some((current * 2).min(max));
+        let tenth = (current.as_nanos() / 10).max(1);
+        let jitter = RandomState::new().hash_one((self.generation, Instant::now())) as u128 % tenth;
+        Some(current + Duration::from_nanos(jitter as u64))
     }
 
     /// Whether a closing session has nothing left to send.
@@ -254,6 +274,7 @@ impl IoThread {
                 generation: 0,
                 closing: None,
                 heartbeat_at: None,
+                backoff: None,
             };
             let key = self.entries.insert(Entry::Session(session));
             self.activate(key, stream);
@@ -446,6 +467,7 @@ impl IoThread {
         );
         s.generation += 1; // voids the handshake timer
         s.heartbeat_at = None;
+        s.backoff = None;
         if let State::Active(engine) = &mut s.state {
             engine.send_subscriptions(&s.socket.subscriptions);
         }
@@ -508,7 +530,7 @@ impl IoThread {
         s.peer = None;
         let old = s.set_state(State::Idle);
         let generation = s.generation;
-        let retry = s.options.reconnect_interval;
+        let retry = s.next_retry();
         let accepted = matches!(s.origin, Origin::Accepted { .. });
         let closing_done = s.closing.is_some() && s.is_flushed();
         if !accepted

@@ -82,6 +82,20 @@ impl Socket {
         self.get(|o| o.reconnect_interval)
     }
 
+    /// With a maximum above the reconnect interval, the pause doubles
+    /// after each failed attempt up to this maximum (plus up to a tenth at
+    /// random, so that many clients do not retry in step), and starts
+    /// again from the interval after a successful handshake. `None` (the
+    /// default) keeps the pause fixed.
+    pub fn set_reconnect_interval_max(&self, max: Option<Duration>) -> Result<()> {
+        self.set(|o| o.reconnect_interval_max = max)
+    }
+
+    /// The reconnect backoff maximum.
+    pub fn reconnect_interval_max(&self) -> Option<Duration> {
+        self.get(|o| o.reconnect_interval_max)
+    }
+
     /// Sets how long a new connection may take to complete the ZMTP
     /// handshake before it is dropped (default 30 s; `None` = no limit).
     pub fn set_handshake_interval(&self, interval: Option<Duration>) -> Result<()> {
