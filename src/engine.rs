@@ -14,10 +14,10 @@ use std::io::{self, IoSlice, Read, Write};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use mio::net::TcpStream;
 
 use crate::pipe::{self, PipeReader, PipeWriter, WriteError};
 use crate::routing::trie::CountedTrie;
+use crate::transport::Stream;
 use crate::zmtp::{Command, Config, Connection, Event, PeerInfo, Subscription};
 use crate::{Message, ProtocolError, SocketType};
 
@@ -82,7 +82,7 @@ pub(crate) enum Progress {
 
 /// One live connection.
 pub(crate) struct Engine {
-    stream: TcpStream,
+    stream: Stream,
     conn: Connection,
     input: ReadBuffer,
     read_size: usize,
@@ -104,7 +104,7 @@ pub(crate) struct Engine {
 impl Engine {
     /// Starts the ZMTP exchange on a connected stream (our greeting is
     /// queued at once).
-    pub(crate) fn new(stream: TcpStream, config: Config) -> Engine {
+    pub(crate) fn new(stream: Stream, config: Config) -> Engine {
         let t = config.socket_type;
         Engine {
             sends_subscriptions: matches!(t, SocketType::Sub | SocketType::XSub),
@@ -124,7 +124,7 @@ impl Engine {
     }
 
     /// The stream, for (de)registration with the poller.
-    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+    pub(crate) fn stream_mut(&mut self) -> &mut Stream {
         &mut self.stream
     }
 
@@ -441,7 +441,7 @@ mod tests {
         let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (ours, _) = listener.accept().unwrap();
         ours.set_nonblocking(true).unwrap();
-        let stream = TcpStream::from_std(ours);
+        let stream = Stream::Tcp(mio::net::TcpStream::from_std(ours));
         let mut engine = Engine::new(stream, Config::new(SocketType::Pull));
 
         // A PUSH peer: greeting, READY, then 100 messages of 1,000 bytes.

@@ -413,7 +413,7 @@ fn test_router_mandatory_basic() {
     let peer = match wait_for(&monitor, |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     }) {
-        MonitorEvent::HandshakeSucceeded { peer, .. } => peer,
+        MonitorEvent::HandshakeSucceeded { peer, .. } => peer.expect("TCP"),
         _ => unreachable!(),
     };
     drop(dealer);

@@ -13,7 +13,6 @@ mod session;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +25,8 @@ use crate::engine::EnginePipes;
 use crate::options::Options;
 use crate::pipe::{PipeEvents, PipeId};
 use crate::socket::SocketShared;
-use session::{Listener, Session};
+use crate::transport::{Listener, Remote};
+use session::{Bound, Session};
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -34,14 +34,14 @@ const WAKER: Token = Token(usize::MAX);
 pub(crate) enum IoCmd {
     /// Accept connections on a bound listener.
     Listen {
-        listener: mio::net::TcpListener,
+        listener: Listener,
         endpoint: String,
         socket: Arc<SocketShared>,
         options: Options,
     },
     /// Keep a connection to `addrs` (tried in turn) for these pipes.
     Connect {
-        addrs: Vec<SocketAddr>,
+        addrs: Vec<Remote>,
         endpoint: String,
         socket: Arc<SocketShared>,
         options: Options,
@@ -160,7 +160,7 @@ struct Timer {
 }
 
 enum Entry {
-    Listener(Listener),
+    Listener(Bound),
     Session(Session),
 }
 
@@ -277,7 +277,7 @@ impl IoThread {
 
     fn add_listener(
         &mut self,
-        mut listener: mio::net::TcpListener,
+        mut listener: Listener,
         endpoint: String,
         socket: Arc<SocketShared>,
         options: Options,
@@ -297,7 +297,7 @@ impl IoThread {
         socket.emit(|| crate::MonitorEvent::Listening {
             endpoint: endpoint.clone(),
         });
-        entry.insert(Entry::Listener(Listener {
+        entry.insert(Entry::Listener(Bound {
             listener,
             endpoint,
             socket,

@@ -21,14 +21,15 @@ use crate::engine::{Engine, EngineError, EnginePipes, Progress};
 use crate::options::Options;
 use crate::pipe;
 use crate::socket::{Command, MonitorEvent, Peer, SocketShared};
+use crate::transport::{Listener, Remote, Stream};
 use crate::zmtp::{Config, HeartbeatConfig, PeerInfo};
 
 /// Pause before accepting again after an accept error.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A bound endpoint accepting connections.
-pub(super) struct Listener {
-    pub listener: mio::net::TcpListener,
+pub(super) struct Bound {
+    pub listener: Listener,
     pub endpoint: String,
     pub socket: Arc<SocketShared>,
     pub options: Options,
@@ -38,7 +39,7 @@ pub(super) struct Listener {
 enum Origin {
     /// Made by `connect`: reconnects, round-robin over the addresses.
     Connect {
-        addrs: Vec<SocketAddr>,
+        addrs: Vec<Remote>,
         next: usize,
         endpoint: String,
     },
@@ -51,7 +52,7 @@ enum State {
     /// No connection; a reconnect timer may be armed.
     Idle,
     /// A non-blocking connect is in progress.
-    Connecting(mio::net::TcpStream),
+    Connecting(Stream),
     /// Connected; the engine runs the protocol.
     Active(Box<Engine>),
 }
@@ -72,8 +73,8 @@ pub(super) struct Session {
     pub socket: Arc<SocketShared>,
     pub options: Options,
     origin: Origin,
-    /// The remote address of the current connection.
-    peer: Option<SocketAddr>,
+    /// `Some` while connected: the remote address (TCP) or `None` (ipc).
+    peer: Option<Option<SocketAddr>>,
     pipes: Option<EnginePipes>,
     state: State,
     /// Bumped on every state change; timers of older generations are void.
@@ -90,7 +91,7 @@ impl Session {
     pub(super) fn connecting(
         socket: Arc<SocketShared>,
         options: Options,
-        addrs: Vec<SocketAddr>,
+        addrs: Vec<Remote>,
         endpoint: String,
         pipes: EnginePipes,
     ) -> Session {
@@ -121,7 +122,7 @@ impl Session {
 
     fn describe(&self) -> String {
         match (&self.origin, self.peer) {
-            (Origin::Accepted { endpoint }, Some(peer)) => {
+            (Origin::Accepted { endpoint }, Some(Some(peer))) => {
                 format!("socket {} on {endpoint} from {peer}", self.socket.id)
             }
             _ => format!("socket {} to {}", self.socket.id, self.endpoint()),
@@ -129,7 +130,7 @@ impl Session {
     }
 
     /// Reports a monitor event about the current connection.
-    fn emit(&self, event: impl FnOnce(String, SocketAddr) -> MonitorEvent) {
+    fn emit(&self, event: impl FnOnce(String, Option<SocketAddr>) -> MonitorEvent) {
         if let Some(peer) = self.peer {
             self.socket
                 .emit(|| event(self.endpoint().to_string(), peer));
@@ -254,10 +255,7 @@ impl IoThread {
                     return;
                 }
             };
-            if let Err(e) = stream.set_nodelay(true) {
-                log::debug!("TCP_NODELAY on connection from {peer}: {e}");
-            }
-            log::debug!("{}: accepted {peer}", l.endpoint);
+            log::debug!("{}: accepted {peer:?}", l.endpoint);
             l.socket.emit(|| MonitorEvent::Accepted {
                 endpoint: l.endpoint.clone(),
                 peer,
@@ -282,7 +280,7 @@ impl IoThread {
     }
 
     /// Registers a connected stream and starts its engine.
-    fn activate(&mut self, token: usize, mut stream: mio::net::TcpStream) {
+    fn activate(&mut self, token: usize, mut stream: Stream) {
         let interest = Interest::READABLE | Interest::WRITABLE;
         let registry = self.poll.registry();
         let registered = match self.entries.get(token) {
@@ -318,9 +316,9 @@ impl IoThread {
         let Origin::Connect { addrs, next, .. } = &mut s.origin else {
             return;
         };
-        let addr = addrs[*next % addrs.len()];
+        let addr = addrs[*next % addrs.len()].clone();
         *next = next.wrapping_add(1);
-        match crate::transport::tcp::connect(addr) {
+        match addr.connect() {
             Ok(mut stream) => {
                 let interest = Interest::READABLE | Interest::WRITABLE;
                 if let Err(e) = self
@@ -337,7 +335,7 @@ impl IoThread {
                 }
             }
             Err(e) => {
-                log::debug!("connect to {addr} failed at once: {e}");
+                log::debug!("connect to {addr:?} failed at once: {e}");
                 self.connection_lost(token);
             }
         }
@@ -574,7 +572,7 @@ impl IoThread {
                     log::debug!("deregister listener: {e}");
                 }
                 // Closed is reported once the port is free again.
-                let Listener {
+                let Bound {
                     listener,
                     endpoint,
                     socket,

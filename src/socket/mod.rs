@@ -31,7 +31,7 @@ use crate::io::{IoCmd, IoHandle};
 use crate::options::Options;
 use crate::pipe::{self, PipeId};
 use crate::routing::trie::CountedTrie;
-use crate::transport::{Endpoint, tcp};
+use crate::transport::Endpoint;
 use crate::zmtp::PeerInfo;
 use crate::{Error, Message, Result, SocketType};
 
@@ -190,41 +190,37 @@ impl Socket {
     /// Accepts connections on `endpoint`, such as `tcp://127.0.0.1:5555`,
     /// `tcp://*:5555` (every interface), `tcp://[::1]:0` or
     /// `tcp://127.0.0.1:*` (a port chosen by the system: read it back with
-    /// [`last_endpoint`](Socket::last_endpoint)).
+    /// [`last_endpoint`](Socket::last_endpoint)), or `ipc:///path/to/file`
+    /// (a stale socket file is replaced; the file is removed on unbind or
+    /// close) or `ipc://@name` (Linux abstract namespace).
     ///
     /// Errors: [`Error::InvalidEndpoint`] for a malformed address,
     /// [`Error::Io`] when the address is in use or not local,
     /// [`Error::NotSupported`] for a transport not built yet.
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
-        match Endpoint::parse(endpoint)? {
-            Endpoint::Tcp(ep) => {
-                let (listener, resolved) = tcp::listen(&ep, st.options.backlog)?;
-                log::debug!("socket {} bound to {resolved}", self.shared.id);
-                self.io.post(IoCmd::Listen {
-                    listener,
-                    endpoint: resolved.clone(),
-                    socket: self.shared.clone(),
-                    options: st.options.clone(),
-                });
-                st.bound.push(resolved.clone());
-                st.last_endpoint = Some(resolved);
-            }
-        }
+        let (listener, resolved) = Endpoint::parse(endpoint)?.listen(st.options.backlog)?;
+        log::debug!("socket {} bound to {resolved}", self.shared.id);
+        self.io.post(IoCmd::Listen {
+            listener,
+            endpoint: resolved.clone(),
+            socket: self.shared.clone(),
+            options: st.options.clone(),
+        });
+        st.bound.push(resolved.clone());
+        st.last_endpoint = Some(resolved);
         Ok(())
     }
 
-    /// Connects to `endpoint` (`tcp://host:port`; host names are resolved
-    /// now). Returns at once: the connection is made in the background and
-    /// re-made after any loss every
+    /// Connects to `endpoint` (`tcp://host:port`, host names resolved
+    /// now, or `ipc://path`). Returns at once: the connection is made in
+    /// the background and re-made after any loss every
     /// [`reconnect_interval`](Socket::set_reconnect_interval). The queue
     /// to this peer exists from now on, so messages sent before the peer
     /// is up wait for it (up to the send high-water mark).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
-        let addrs = match Endpoint::parse(endpoint)? {
-            Endpoint::Tcp(ep) => ep.connect_addrs()?,
-        };
+        let addrs = Endpoint::parse(endpoint)?.remotes()?;
         let id = pipe::next_pipe_id();
         let (out_w, out_r) = pipe::pipe(id, st.options.send_hwm);
         let (in_w, in_r) = pipe::pipe(id, st.options.recv_hwm);

@@ -18,7 +18,8 @@ const CAPACITY: usize = 4096;
 
 /// Something that happened to one of a socket's endpoints or connections.
 /// `endpoint` is the bound endpoint (for listeners and the connections
-/// they accepted) or the connected one; `peer` is the remote address.
+/// they accepted) or the connected one; `peer` is the remote address of a
+/// TCP connection (`None` for ipc, where peers have no address).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MonitorEvent {
@@ -31,15 +32,15 @@ pub enum MonitorEvent {
     Accepted {
         /// The listener's endpoint.
         endpoint: String,
-        /// The remote address.
-        peer: SocketAddr,
+        /// The remote address (`None` for ipc).
+        peer: Option<SocketAddr>,
     },
     /// An outgoing connection was established (before the handshake).
     Connected {
         /// The endpoint given to `connect`.
         endpoint: String,
-        /// The remote address.
-        peer: SocketAddr,
+        /// The remote address (`None` for ipc).
+        peer: Option<SocketAddr>,
     },
     /// An outgoing connection failed or was lost; it is retried after
     /// `interval`.
@@ -53,15 +54,15 @@ pub enum MonitorEvent {
     HandshakeSucceeded {
         /// The endpoint of the connection.
         endpoint: String,
-        /// The remote address.
-        peer: SocketAddr,
+        /// The remote address (`None` for ipc).
+        peer: Option<SocketAddr>,
     },
     /// The handshake failed; the connection was closed.
     HandshakeFailed {
         /// The endpoint of the connection.
         endpoint: String,
-        /// The remote address.
-        peer: SocketAddr,
+        /// The remote address (`None` for ipc).
+        peer: Option<SocketAddr>,
         /// What the peer did wrong.
         error: ProtocolError,
     },
@@ -69,8 +70,8 @@ pub enum MonitorEvent {
     Disconnected {
         /// The endpoint of the connection.
         endpoint: String,
-        /// The remote address.
-        peer: SocketAddr,
+        /// The remote address (`None` for ipc).
+        peer: Option<SocketAddr>,
         /// The protocol error that closed it, if that was the cause.
         error: Option<ProtocolError>,
     },

@@ -1,9 +1,18 @@
 //! Transports: how an endpoint string becomes a listener or a stream.
 //!
-//! Only `tcp://` exists so far; `ipc://` and `inproc://` are recognised and
-//! refused with [`Error::NotSupported`].
+//! `tcp://` and `ipc://` carry ZMTP over a byte stream; both are wrapped
+//! in [`Stream`] and [`Listener`] so that the engine and the I/O thread
+//! handle them alike. `inproc://` is recognised and refused with
+//! [`Error::NotSupported`] for now.
 
+pub(crate) mod ipc;
 pub(crate) mod tcp;
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
 
 use crate::{Error, Result};
 
@@ -12,6 +21,8 @@ use crate::{Error, Result};
 pub(crate) enum Endpoint {
     /// `tcp://host:port`.
     Tcp(tcp::TcpEndpoint),
+    /// `ipc://path` or `ipc://@name`.
+    Ipc(ipc::IpcEndpoint),
 }
 
 impl Endpoint {
@@ -22,12 +33,191 @@ impl Endpoint {
             .ok_or_else(|| Error::InvalidEndpoint(format!("{s:?} has no transport:// prefix")))?;
         match scheme {
             "tcp" => Ok(Endpoint::Tcp(tcp::TcpEndpoint::parse(rest)?)),
-            "ipc" | "inproc" => Err(Error::NotSupported(format!(
-                "the {scheme} transport is not built yet"
-            ))),
+            "ipc" => Ok(Endpoint::Ipc(ipc::IpcEndpoint::parse(rest)?)),
+            "inproc" => Err(Error::NotSupported(
+                "the inproc transport is not built yet".into(),
+            )),
             other => Err(Error::InvalidEndpoint(format!(
                 "unknown transport {other:?} in {s:?}"
             ))),
+        }
+    }
+
+    /// Binds and listens; returns the listener and the resolved endpoint.
+    pub(crate) fn listen(&self, backlog: i32) -> Result<(Listener, String)> {
+        match self {
+            Endpoint::Tcp(ep) => {
+                let (l, s) = tcp::listen(ep, backlog)?;
+                Ok((Listener::Tcp(l), s))
+            }
+            Endpoint::Ipc(ep) => {
+                let (l, s) = ipc::listen(ep)?;
+                Ok((Listener::Ipc(l, ep.path()), s))
+            }
+        }
+    }
+
+    /// The addresses a connect tries in turn (host names resolved now).
+    pub(crate) fn remotes(&self) -> Result<Vec<Remote>> {
+        match self {
+            Endpoint::Tcp(ep) => Ok(ep.connect_addrs()?.into_iter().map(Remote::Tcp).collect()),
+            Endpoint::Ipc(ep) => Ok(vec![Remote::Ipc(ep.addr()?)]),
+        }
+    }
+}
+
+/// One address to connect to.
+#[derive(Clone, Debug)]
+pub(crate) enum Remote {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix socket address (path or abstract name).
+    Ipc(std::os::unix::net::SocketAddr),
+}
+
+impl Remote {
+    /// Starts a non-blocking connect.
+    pub(crate) fn connect(&self) -> io::Result<Stream> {
+        match self {
+            Remote::Tcp(a) => tcp::connect(*a).map(Stream::Tcp),
+            Remote::Ipc(a) => ipc::connect(a).map(Stream::Ipc),
+        }
+    }
+}
+
+/// A connected byte stream of either transport.
+pub(crate) enum Stream {
+    /// TCP.
+    Tcp(mio::net::TcpStream),
+    /// A Unix domain socket.
+    Ipc(mio::net::UnixStream),
+}
+
+impl Stream {
+    /// The remote address, for TCP; `Ok(None)` for ipc. An
+    /// `ErrorKind::NotConnected` error means a connect is still under way.
+    pub(crate) fn peer_addr(&self) -> io::Result<Option<SocketAddr>> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(Some),
+            Stream::Ipc(s) => s.peer_addr().map(|_| None),
+        }
+    }
+
+    /// The pending socket error, if any (how a failed connect reports).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Stream::Tcp(s) => s.take_error(),
+            Stream::Ipc(s) => s.take_error(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Ipc(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Ipc(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Ipc(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Source for Stream {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Ipc(s) => s.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Ipc(s) => s.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Ipc(s) => s.deregister(r),
+        }
+    }
+}
+
+/// A bound endpoint of either transport. An ipc listener remembers its
+/// socket file, which is removed when the listener is dropped.
+pub(crate) enum Listener {
+    /// TCP.
+    Tcp(mio::net::TcpListener),
+    /// A Unix domain socket, and its file unless the name is abstract.
+    Ipc(mio::net::UnixListener, Option<std::path::PathBuf>),
+}
+
+impl Listener {
+    /// Accepts one connection; the remote address for TCP.
+    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, a) = l.accept()?;
+                if let Err(e) = s.set_nodelay(true) {
+                    log::debug!("TCP_NODELAY on connection from {a}: {e}");
+                }
+                Ok((Stream::Tcp(s), Some(a)))
+            }
+            Listener::Ipc(l, _) => l.accept().map(|(s, _)| (Stream::Ipc(s), None)),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Ipc(_, Some(path)) = self
+            && let Err(e) = std::fs::remove_file(&*path)
+        {
+            log::debug!("cannot remove {}: {e}", path.display());
+        }
+    }
+}
+
+impl Source for Listener {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Ipc(l, _) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Ipc(l, _) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(r),
+            Listener::Ipc(l, _) => l.deregister(r),
         }
     }
 }
@@ -43,12 +233,16 @@ mod tests {
             Err(Error::InvalidEndpoint(_))
         ));
         assert!(matches!(
-            Endpoint::parse("ipc:///tmp/x"),
+            Endpoint::parse("inproc://x"),
             Err(Error::NotSupported(_))
         ));
         assert!(matches!(
             Endpoint::parse("127.0.0.1:5"),
             Err(Error::InvalidEndpoint(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("ipc:///tmp/a"),
+            Ok(Endpoint::Ipc(_))
         ));
     }
 }

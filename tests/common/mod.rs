@@ -136,7 +136,7 @@ pub fn handshake(monitor: &Monitor) -> SocketAddr {
     match wait_for(monitor, |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     }) {
-        MonitorEvent::HandshakeSucceeded { peer, .. } => peer,
+        MonitorEvent::HandshakeSucceeded { peer, .. } => peer.expect("a TCP peer has an address"),
         _ => unreachable!(),
     }
 }
@@ -154,7 +154,7 @@ pub fn handshakes(monitor: &Monitor, n: usize) {
 pub fn disconnected(monitor: &Monitor, from: SocketAddr) {
     wait_for(
         monitor,
-        |e| matches!(e, MonitorEvent::Disconnected { peer, .. } if *peer == from),
+        |e| matches!(e, MonitorEvent::Disconnected { peer, .. } if *peer == Some(from)),
     );
 }
 
@@ -176,7 +176,7 @@ pub fn io_barrier(monitor: &Monitor, endpoint: &str) {
     let me = stream.local_addr().unwrap();
     wait_for(
         monitor,
-        |e| matches!(e, MonitorEvent::Accepted { peer, .. } if *peer == me),
+        |e| matches!(e, MonitorEvent::Accepted { peer, .. } if *peer == Some(me)),
     );
 }
 
