@@ -343,6 +343,7 @@ mod parent {
             args: &[SIZE.to_string(), count.to_string(), subscribers.to_string()],
             reporter: Reporter::Connector,
             result_line: DELIVERED_LINE,
+            bind: common::TCP_BIND,
         }
         .run(exe, timeout)?;
         let bad = || format!("the subscribers printed a bad result {line:?}");
@@ -371,6 +372,7 @@ mod parent {
             args: &[SIZE.to_string(), count.to_string(), TOPICS.to_string()],
             reporter: Reporter::Binder,
             result_line: ELAPSED_LINE,
+            bind: common::TCP_BIND,
         }
         .run(exe, timeout)?;
         let ns: u64 = elapsed

@@ -121,6 +121,7 @@ mod parent {
             binder: ("ROUTER", "router"),
             connector: ("DEALER", "dealer"),
             label: "DEALER/ROUTER ",
+            transport: common::Transport::Tcp,
         }
         .rows(&settings, &exe, &THROUGHPUT_CASES)?;
 
@@ -173,6 +174,7 @@ mod parent {
             args: &[LATENCY_SIZE.to_string(), round_trips.to_string()],
             reporter: Reporter::Connector,
             result_line: LATENCY_LINE,
+            bind: common::TCP_BIND,
         }
         .run(exe, timeout)?;
         let bad = || format!("REQ printed a bad latency line {line:?}");

@@ -55,18 +55,30 @@ mod parent {
 
     pub fn run() -> Res<()> {
         let (settings, exe) = common::start(
-            "PUSH/PULL over tcp://127.0.0.1, sender and receiver in separate processes",
+            "PUSH/PULL over tcp://127.0.0.1 and over ipc (a Unix socket file), sender and \
+             receiver in separate processes",
             "; MB = 10^6 B of payload",
         )?;
 
-        let rows = Throughput {
-            binder: ("receiver", "recv"),
-            connector: ("sender", "send"),
-            label: "",
+        let mut tables = Vec::new();
+        for (transport, label) in [
+            (common::Transport::Tcp, "tcp "),
+            (common::Transport::Ipc, "ipc "),
+        ] {
+            let rows = Throughput {
+                binder: ("receiver", "recv"),
+                connector: ("sender", "send"),
+                label,
+                transport,
+            }
+            .rows(&settings, &exe, &CASES)?;
+            tables.push((label, rows));
         }
-        .rows(&settings, &exe, &CASES)?;
-        println!();
-        common::print_throughput_table(&rows, "ratio (brokerless/libzmq)");
+        for (label, rows) in tables {
+            println!();
+            println!("over {}", label.trim());
+            common::print_throughput_table(&rows, "ratio (brokerless/libzmq)");
+        }
         Ok(())
     }
 }

@@ -33,7 +33,36 @@ pub const ENDPOINT_LINE: &str = "endpoint ";
 pub const ELAPSED_LINE: &str = "elapsed_ns ";
 
 /// The endpoint every binder binds.
-const BIND_ENDPOINT: &str = "tcp://127.0.0.1:*";
+/// Where binders bind over TCP (the port is chosen by the system).
+pub const TCP_BIND: &str = "tcp://127.0.0.1:*";
+
+/// The transport a measure runs over.
+#[allow(dead_code, reason = "not every benchmark uses it")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP on loopback.
+    Tcp,
+    /// A Unix domain socket file in the temporary directory.
+    Ipc,
+}
+
+#[allow(dead_code, reason = "not every benchmark uses it")]
+impl Transport {
+    /// A fresh endpoint for a binder to bind.
+    pub fn bind_endpoint(self) -> String {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        match self {
+            Transport::Tcp => TCP_BIND.to_string(),
+            Transport::Ipc => format!(
+                "ipc://{}/brokerless-bench-{}-{}.sock",
+                std::env::temp_dir().display(),
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+}
 
 pub type Res<T> = Result<T, String>;
 
@@ -185,6 +214,8 @@ pub struct Pair<'a> {
     pub reporter: Reporter,
     /// Prefix of the reporter's result line.
     pub result_line: &'a str,
+    /// The endpoint the binder binds.
+    pub bind: &'a str,
 }
 
 impl Pair<'_> {
@@ -202,7 +233,7 @@ impl Pair<'_> {
         };
         let mut binder = Kid::spawn(
             self.binder.0,
-            &mut command(self.binder.1, BIND_ENDPOINT, Stdio::piped()),
+            &mut command(self.binder.1, self.bind, Stdio::piped()),
         )?;
         let binder_lines = binder.stdout_lines()?;
         let endpoint = binder.wait_line(&binder_lines, ENDPOINT_LINE, deadline, None)?;
@@ -240,6 +271,8 @@ pub struct Throughput {
     pub connector: (&'static str, &'static str),
     /// Put before the message size in each run's line on stderr.
     pub label: &'static str,
+    /// The transport measured.
+    pub transport: Transport,
 }
 
 #[allow(dead_code, reason = "not every benchmark uses it")]
@@ -298,6 +331,7 @@ impl Throughput {
             args: &[size.to_string(), count.to_string()],
             reporter: Reporter::Binder,
             result_line: ELAPSED_LINE,
+            bind: &self.transport.bind_endpoint(),
         }
         .run(exe, timeout)?;
         let ns: u64 = elapsed
