@@ -21,6 +21,8 @@ pub(crate) struct ContextInner {
     next_io: AtomicUsize,
     terminated: AtomicBool,
     mailboxes: Mutex<Vec<Weak<Mailbox>>>,
+    /// The inproc names bound in this context.
+    pub(crate) inproc: Mutex<crate::transport::inproc::Registry>,
 }
 
 impl ContextInner {
@@ -36,6 +38,13 @@ impl ContextInner {
         }
         let i = self.next_io.fetch_add(1, Ordering::Relaxed) % self.io.len();
         Ok(self.io[i].clone())
+    }
+
+    /// The inproc registry, locked.
+    pub(crate) fn inproc_registry(
+        &self,
+    ) -> std::sync::MutexGuard<'_, crate::transport::inproc::Registry> {
+        self.inproc.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Remembers a socket's mailbox so termination can wake it.
@@ -197,6 +206,7 @@ impl ContextBuilder {
                     next_io: AtomicUsize::new(0),
                     terminated: AtomicBool::new(false),
                     mailboxes: Mutex::new(Vec::new()),
+                    inproc: Mutex::new(Default::default()),
                 }),
             }),
         })

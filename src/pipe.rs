@@ -22,7 +22,7 @@
 //!   still delivered; messages queued when the reader closes are dropped.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::Message;
@@ -60,7 +60,9 @@ struct State {
 
 struct Shared {
     id: PipeId,
-    hwm: usize,
+    /// 0 = unlimited. Atomic because an inproc pipe made by a `connect`
+    /// before the `bind` learns its peer's share at the bind.
+    hwm: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -73,7 +75,8 @@ impl Shared {
     }
 
     fn full(&self, st: &State) -> bool {
-        self.hwm != 0 && st.count >= self.hwm
+        let hwm = self.hwm.load(Ordering::Relaxed);
+        hwm != 0 && st.count >= hwm
     }
 }
 
@@ -81,7 +84,7 @@ impl Shared {
 pub(crate) fn pipe(id: PipeId, hwm: usize) -> (PipeWriter, PipeReader) {
     let shared = Arc::new(Shared {
         id,
-        hwm,
+        hwm: AtomicUsize::new(hwm),
         state: Mutex::new(State {
             queue: VecDeque::new(),
             count: 0,
@@ -189,6 +192,11 @@ impl PipeWriter {
         true
     }
 
+    /// Changes the high-water mark (0 = unlimited).
+    pub(crate) fn set_hwm(&self, hwm: usize) {
+        self.shared.hwm.store(hwm, Ordering::Relaxed);
+    }
+
     /// Whether the reader has gone.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().reader_closed
@@ -240,6 +248,11 @@ impl PipeReader {
     pub(crate) fn set_events(&self, events: Arc<dyn PipeEvents>) {
         let mut st = self.shared.lock();
         st.reader_events = Some(events);
+    }
+
+    /// Changes the high-water mark (0 = unlimited).
+    pub(crate) fn set_hwm(&self, hwm: usize) {
+        self.shared.hwm.store(hwm, Ordering::Relaxed);
     }
 
     /// Takes the next message.

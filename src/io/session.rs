@@ -473,7 +473,11 @@ impl IoThread {
         // call made after seeing the event finds the peer in place.
         if let Some(p) = &s.pipes {
             let id = p.outbound.id();
-            s.socket.mailbox.post(Command::Handshaken { id, info });
+            s.socket.mailbox.post(Command::Handshaken {
+                id,
+                info,
+                inproc: false,
+            });
             s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
             return;
         }

@@ -42,6 +42,9 @@ pub(crate) enum Command {
         id: PipeId,
         /// What the peer announced.
         info: PeerInfo,
+        /// The peer is an inproc socket: no I/O thread sent it our
+        /// subscriptions, so the socket sends them.
+        inproc: bool,
     },
     /// An inbound pipe has messages again, or its writer closed.
     Readable(PipeId),
@@ -166,6 +169,11 @@ impl Mailbox {
             inner.signaled = false;
         }
         ok
+    }
+
+    /// Whether the socket was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     /// Marks the socket closed: later posts are dropped, and so are the

@@ -40,8 +40,9 @@ pub(crate) trait Pattern: Send {
     /// A peer was connected (or, for a connecting socket, its queue was
     /// created).
     fn attach(&mut self, peer: Peer, options: &Options);
-    /// The peer of pipes attached at `connect` completed a handshake.
-    fn handshaken(&mut self, _id: PipeId, _info: PeerInfo, _options: &Options) {}
+    /// The peer of pipes attached at `connect` completed a handshake
+    /// (`inproc`: an inproc peer was bound).
+    fn handshaken(&mut self, _id: PipeId, _info: PeerInfo, _inproc: bool, _options: &Options) {}
     /// An inbound pipe reported data or closure.
     fn readable(&mut self, id: PipeId, options: &Options);
     /// An outbound pipe reported room or closure.
@@ -199,7 +200,15 @@ impl Socket {
     /// [`Error::NotSupported`] for a transport not built yet.
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
-        let (listener, resolved) = Endpoint::parse(endpoint)?.listen(st.options.backlog)?;
+        let parsed = Endpoint::parse(endpoint)?;
+        if let Endpoint::Inproc(name) = &parsed {
+            let side = self.inproc_side(&st);
+            self.ctx.inproc_registry().bind(name, side)?;
+            st.bound.push(endpoint.to_string());
+            st.last_endpoint = Some(endpoint.to_string());
+            return Ok(());
+        }
+        let (listener, resolved) = parsed.listen(st.options.backlog)?;
         log::debug!("socket {} bound to {resolved}", self.shared.id);
         self.io.post(IoCmd::Listen {
             listener,
@@ -220,7 +229,19 @@ impl Socket {
     /// is up wait for it (up to the send high-water mark).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
-        let addrs = Endpoint::parse(endpoint)?.remotes()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        if let Endpoint::Inproc(name) = &parsed {
+            let side = self.inproc_side(&st);
+            let mut peer = self.ctx.inproc_registry().connect(name, side)?;
+            peer.writer.set_events(self.shared.mailbox.clone());
+            peer.reader.set_events(self.shared.mailbox.clone());
+            peer.routing_id = st.options.connect_routing_id.take();
+            self.attach(&mut st, peer);
+            st.connected.push(endpoint.to_string());
+            st.last_endpoint = Some(endpoint.to_string());
+            return Ok(());
+        }
+        let addrs = parsed.remotes()?;
         let id = pipe::next_pipe_id();
         let (out_w, out_r) = pipe::pipe(id, st.options.send_hwm);
         let (in_w, in_r) = pipe::pipe(id, st.options.recv_hwm);
@@ -265,6 +286,10 @@ impl Socket {
             return Err(Error::EndpointNotFound(endpoint.to_string()));
         };
         st.bound.remove(i);
+        if let Some(name) = endpoint.strip_prefix("inproc://") {
+            self.ctx.inproc_registry().unbind(name, self.shared.id);
+            return Ok(());
+        }
         self.io.post(IoCmd::Unbind {
             socket: self.shared.id,
             endpoint: endpoint.to_string(),
@@ -283,6 +308,11 @@ impl Socket {
         let Some(i) = st.connected.iter().position(|e| e == endpoint) else {
             return Err(Error::EndpointNotFound(endpoint.to_string()));
         };
+        if endpoint.starts_with("inproc://") {
+            return Err(Error::NotSupported(
+                "disconnect from an inproc endpoint is not built yet".into(),
+            ));
+        }
         st.connected.remove(i);
         self.io.post(IoCmd::Disconnect {
             socket: self.shared.id,
@@ -334,6 +364,16 @@ impl Socket {
         st.pattern.attach(peer, &st.options);
     }
 
+    /// This socket as an inproc peer sees it.
+    fn inproc_side(&self, st: &State) -> crate::transport::inproc::Side {
+        crate::transport::inproc::Side {
+            shared: self.shared.clone(),
+            send_hwm: st.options.send_hwm,
+            recv_hwm: st.options.recv_hwm,
+            routing_id: st.options.routing_id.clone(),
+        }
+    }
+
     fn process_commands(&self, st: &mut State) {
         if !self.shared.mailbox.has_pending() {
             return;
@@ -347,8 +387,8 @@ impl Socket {
                     peer.reader.set_events(self.shared.mailbox.clone());
                     self.attach(st, peer);
                 }
-                Command::Handshaken { id, info } => {
-                    st.pattern.handshaken(id, info, &st.options);
+                Command::Handshaken { id, info, inproc } => {
+                    st.pattern.handshaken(id, info, inproc, &st.options);
                 }
                 Command::Readable(id) => st.pattern.readable(id, &st.options),
                 Command::Writable(id) => st.pattern.writable(id, &st.options),
@@ -504,6 +544,7 @@ impl Drop for Socket {
             linger,
         });
         drop(pattern);
+        self.ctx.inproc_registry().socket_closed(self.shared.id);
         self.ctx.unregister(&self.shared.mailbox);
     }
 }

@@ -138,7 +138,7 @@ impl Pattern for Router {
         }
     }
 
-    fn handshaken(&mut self, id: PipeId, info: PeerInfo, options: &Options) {
+    fn handshaken(&mut self, id: PipeId, info: PeerInfo, _inproc: bool, options: &Options) {
         if let Some(mut peer) = self.unidentified.remove(&id) {
             let assigned = peer.routing_id.is_some();
             let routing_id = self.routing_id_for(peer.routing_id.take(), &info);

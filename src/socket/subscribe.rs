@@ -21,7 +21,7 @@ use crate::options::Options;
 use crate::pipe::{PipeId, PipeWriter, WriteError};
 use crate::routing::fq::FairQueue;
 use crate::routing::trie::CountedTrie;
-use crate::zmtp::Subscription;
+use crate::zmtp::{PeerInfo, Subscription};
 use crate::{Error, Message, Result};
 
 /// What SUB and XSUB share: the publishers' pipes, fair-queued in, and
@@ -53,17 +53,30 @@ impl Upstream {
         if peer.info.is_some() {
             // An accepted peer: the I/O thread sent every subscription at
             // its handshake, but one made since then reached no pipe of
-            // this peer. Sending all again closes that gap.
-            for topic in self.subscriptions().topics() {
-                let sub = Subscription {
-                    subscribe: true,
-                    topic: Bytes::from(topic),
-                };
-                let _ = peer.writer.write_control(sub.to_message());
-            }
+            // this peer; an inproc peer has no I/O thread at all. Sending
+            // all again covers both.
+            self.send_all(&peer.writer);
         }
         self.writers.insert(peer.id, peer.writer);
         self.fq.attach(peer.reader);
+    }
+
+    /// A connect's peer completed its handshake; an inproc one was bound
+    /// and has no I/O thread to send it our subscriptions.
+    pub(crate) fn handshaken(&mut self, id: PipeId, inproc: bool) {
+        if inproc && let Some(w) = self.writers.get(&id) {
+            self.send_all(w);
+        }
+    }
+
+    fn send_all(&self, writer: &PipeWriter) {
+        for topic in self.subscriptions().topics() {
+            let sub = Subscription {
+                subscribe: true,
+                topic: Bytes::from(topic),
+            };
+            let _ = writer.write_control(sub.to_message());
+        }
     }
 
     pub(crate) fn readable(&mut self, id: PipeId) {
@@ -132,6 +145,10 @@ impl Sub {
 impl Pattern for Sub {
     fn attach(&mut self, peer: Peer, _options: &Options) {
         self.upstream.attach(peer);
+    }
+
+    fn handshaken(&mut self, id: PipeId, _info: PeerInfo, inproc: bool, _options: &Options) {
+        self.upstream.handshaken(id, inproc);
     }
 
     fn readable(&mut self, id: PipeId, _options: &Options) {

@@ -11,7 +11,7 @@ use super::subscribe::Upstream;
 use super::{Pattern, Peer, SocketShared};
 use crate::options::Options;
 use crate::pipe::PipeId;
-use crate::zmtp::Subscription;
+use crate::zmtp::{PeerInfo, Subscription};
 use crate::{Message, Result};
 
 /// The XSUB routing rules.
@@ -30,6 +30,10 @@ impl XSub {
 impl Pattern for XSub {
     fn attach(&mut self, peer: Peer, _options: &Options) {
         self.upstream.attach(peer);
+    }
+
+    fn handshaken(&mut self, id: PipeId, _info: PeerInfo, inproc: bool, _options: &Options) {
+        self.upstream.handshaken(id, inproc);
     }
 
     fn readable(&mut self, id: PipeId, _options: &Options) {

@@ -2,9 +2,10 @@
 //!
 //! `tcp://` and `ipc://` carry ZMTP over a byte stream; both are wrapped
 //! in [`Stream`] and [`Listener`] so that the engine and the I/O thread
-//! handle them alike. `inproc://` is recognised and refused with
-//! [`Error::NotSupported`] for now.
+//! handle them alike. `inproc://` joins sockets of one context with pipes
+//! alone (see [`inproc`]).
 
+pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 
@@ -23,6 +24,8 @@ pub(crate) enum Endpoint {
     Tcp(tcp::TcpEndpoint),
     /// `ipc://path` or `ipc://@name`.
     Ipc(ipc::IpcEndpoint),
+    /// `inproc://name`: handled by the context, not the I/O thread.
+    Inproc(String),
 }
 
 impl Endpoint {
@@ -34,9 +37,8 @@ impl Endpoint {
         match scheme {
             "tcp" => Ok(Endpoint::Tcp(tcp::TcpEndpoint::parse(rest)?)),
             "ipc" => Ok(Endpoint::Ipc(ipc::IpcEndpoint::parse(rest)?)),
-            "inproc" => Err(Error::NotSupported(
-                "the inproc transport is not built yet".into(),
-            )),
+            "inproc" if !rest.is_empty() => Ok(Endpoint::Inproc(rest.to_string())),
+            "inproc" => Err(Error::InvalidEndpoint("inproc:// needs a name".into())),
             other => Err(Error::InvalidEndpoint(format!(
                 "unknown transport {other:?} in {s:?}"
             ))),
@@ -54,6 +56,9 @@ impl Endpoint {
                 let (l, s) = ipc::listen(ep)?;
                 Ok((Listener::Ipc(l, ep.path()), s))
             }
+            Endpoint::Inproc(name) => Err(Error::InvalidEndpoint(format!(
+                "inproc://{name} has no listener"
+            ))),
         }
     }
 
@@ -62,6 +67,9 @@ impl Endpoint {
         match self {
             Endpoint::Tcp(ep) => Ok(ep.connect_addrs()?.into_iter().map(Remote::Tcp).collect()),
             Endpoint::Ipc(ep) => Ok(vec![Remote::Ipc(ep.addr()?)]),
+            Endpoint::Inproc(name) => Err(Error::InvalidEndpoint(format!(
+                "inproc://{name} has no network address"
+            ))),
         }
     }
 }
@@ -232,9 +240,10 @@ mod tests {
             Endpoint::parse("udp://1.2.3.4:5"),
             Err(Error::InvalidEndpoint(_))
         ));
+        assert!(matches!(Endpoint::parse("inproc://x"), Ok(Endpoint::Inproc(n)) if n == "x"));
         assert!(matches!(
-            Endpoint::parse("inproc://x"),
-            Err(Error::NotSupported(_))
+            Endpoint::parse("inproc://"),
+            Err(Error::InvalidEndpoint(_))
         ));
         assert!(matches!(
             Endpoint::parse("127.0.0.1:5"),
