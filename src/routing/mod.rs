@@ -4,4 +4,5 @@
 pub(crate) mod active;
 pub(crate) mod fq;
 pub(crate) mod lb;
+pub(crate) mod peers;
 pub(crate) mod trie;

@@ -7,14 +7,12 @@
 //! State machine: `Receiving --request--> Replying { pipe, envelope }
 //! --send--> Receiving`.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
 use super::{Pattern, Peer};
 use crate::options::Options;
-use crate::pipe::{PipeId, PipeWriter};
-use crate::routing::fq::FairQueue;
+use crate::pipe::PipeId;
+use crate::routing::peers::Peers;
 use crate::{Error, Message, Result};
 
 /// Where a REP socket is in its request-reply cycle.
@@ -30,25 +28,21 @@ enum State {
 /// The REP routing rules.
 #[derive(Default)]
 pub(crate) struct Rep {
-    fq: FairQueue,
-    writers: HashMap<PipeId, PipeWriter>,
+    peers: Peers,
     state: State,
 }
 
 impl Pattern for Rep {
     fn attach(&mut self, peer: Peer, _options: &Options) {
-        self.writers.insert(peer.id, peer.writer);
-        self.fq.attach(peer.reader);
+        self.peers.attach(peer.id, peer.writer, peer.reader);
     }
 
     fn readable(&mut self, id: PipeId, _options: &Options) {
-        self.fq.activated(id);
+        self.peers.readable(id);
     }
 
     fn writable(&mut self, id: PipeId, _options: &Options) {
-        if self.writers.get(&id).is_some_and(PipeWriter::is_closed) {
-            self.writers.remove(&id);
-        }
+        self.peers.writable(id);
     }
 
     fn send(&mut self, msg: Message, _options: &Options) -> Result<Result<(), Message>> {
@@ -58,7 +52,7 @@ impl Pattern for Rep {
             ));
         };
         let reply: Message = envelope.into_iter().chain(msg).collect();
-        match self.writers.get(&pipe).map(|w| w.write(reply)) {
+        match self.peers.writer(pipe).map(|w| w.write(reply)) {
             Some(Ok(())) => {}
             _ => log::debug!("REP: requester gone or full, reply dropped"),
         }
@@ -71,7 +65,7 @@ impl Pattern for Rep {
                 "a REP socket must reply before receiving again",
             ));
         }
-        while let Some((pipe, msg)) = self.fq.recv() {
+        while let Some((pipe, msg)) = self.peers.recv() {
             let mut frames = msg.into_frames();
             let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
                 log::debug!("REP: discarding a request without a delimiter");

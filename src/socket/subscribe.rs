@@ -11,7 +11,6 @@
 //! subscription twice; publishers keep subscriptions as sets per peer
 //! (libzmq's too), so that is harmless.
 
-use std::collections::HashMap;
 use std::sync::{Arc, MutexGuard};
 
 use bytes::Bytes;
@@ -19,7 +18,7 @@ use bytes::Bytes;
 use super::{Pattern, Peer, SocketShared};
 use crate::options::Options;
 use crate::pipe::{PipeId, PipeWriter, WriteError};
-use crate::routing::fq::FairQueue;
+use crate::routing::peers::Peers;
 use crate::routing::trie::CountedTrie;
 use crate::zmtp::{PeerInfo, Subscription};
 use crate::{Error, Message, Result};
@@ -27,16 +26,14 @@ use crate::{Error, Message, Result};
 /// What SUB and XSUB share: the publishers' pipes, fair-queued in, and
 /// the subscriptions sent to them.
 pub(crate) struct Upstream {
-    fq: FairQueue,
-    writers: HashMap<PipeId, PipeWriter>,
+    peers: Peers,
     shared: Arc<SocketShared>,
 }
 
 impl Upstream {
     pub(crate) fn new(shared: Arc<SocketShared>) -> Upstream {
         Upstream {
-            fq: FairQueue::default(),
-            writers: HashMap::new(),
+            peers: Peers::default(),
             shared,
         }
     }
@@ -57,14 +54,13 @@ impl Upstream {
             // all again covers both.
             self.send_all(&peer.writer);
         }
-        self.writers.insert(peer.id, peer.writer);
-        self.fq.attach(peer.reader);
+        self.peers.attach(peer.id, peer.writer, peer.reader);
     }
 
     /// A connect's peer completed its handshake; an inproc one was bound
     /// and has no I/O thread to send it our subscriptions.
     pub(crate) fn handshaken(&mut self, id: PipeId, inproc: bool) {
-        if inproc && let Some(w) = self.writers.get(&id) {
+        if inproc && let Some(w) = self.peers.writer(id) {
             self.send_all(w);
         }
     }
@@ -80,18 +76,16 @@ impl Upstream {
     }
 
     pub(crate) fn readable(&mut self, id: PipeId) {
-        self.fq.activated(id);
+        self.peers.readable(id);
     }
 
     pub(crate) fn writable(&mut self, id: PipeId) {
-        if self.writers.get(&id).is_some_and(PipeWriter::is_closed) {
-            self.writers.remove(&id);
-        }
+        self.peers.writable(id);
     }
 
     /// The next message from any publisher, fair-queued.
     pub(crate) fn recv(&mut self) -> Option<Message> {
-        self.fq.recv().map(|(_, m)| m)
+        self.peers.recv().map(|(_, m)| m)
     }
 
     /// Counts a subscription change and tells every publisher when it
@@ -113,7 +107,7 @@ impl Upstream {
                 topic: Bytes::copy_from_slice(topic),
             }
             .to_message();
-            for w in self.writers.values() {
+            for w in self.peers.writers() {
                 let _ = w.write_control(msg.clone());
             }
         }
@@ -121,7 +115,7 @@ impl Upstream {
 
     /// Sends a data message to every publisher; a full one misses it.
     pub(crate) fn send_to_all(&self, msg: &Message) {
-        for w in self.writers.values() {
+        for w in self.peers.writers() {
             if let Err(WriteError::Full(_)) = w.write(msg.clone()) {
                 log::debug!("a publisher is full, message dropped for it");
             }
