@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::SocketType;
+use crate::transport::tcp::Keepalive;
+
 /// The options of one socket. Defaults are libzmq's.
 #[derive(Clone, Debug)]
 pub(crate) struct Options {
@@ -60,6 +63,30 @@ pub(crate) struct Options {
     pub heartbeat_timeout: Option<Duration>,
     /// The TTL our PINGs ask the peer to apply (None: none).
     pub heartbeat_ttl: Option<Duration>,
+    /// Queue messages only to connections whose handshake completed.
+    pub immediate: bool,
+    /// Keep only the newest message in each queue (PUSH, PULL, PUB, SUB,
+    /// DEALER).
+    pub conflate: bool,
+    /// `*` binds and host names use IPv6 as well as IPv4.
+    pub ipv6: bool,
+    /// TCP keepalive settings for new connections.
+    pub tcp_keepalive: Keepalive,
+}
+
+impl Options {
+    /// Whether the queues to peers keep only the newest message: PUSH,
+    /// PUB and DEALER conflate what they send (never subscriptions).
+    pub(crate) fn conflate_out(&self, t: SocketType) -> bool {
+        self.conflate && matches!(t, SocketType::Push | SocketType::Pub | SocketType::Dealer)
+    }
+
+    /// Whether the queues from peers keep only the newest message: PULL,
+    /// SUB and DEALER conflate what they receive (a PUB's inbound queue
+    /// carries subscriptions, which are never conflated).
+    pub(crate) fn conflate_in(&self, t: SocketType) -> bool {
+        self.conflate && matches!(t, SocketType::Pull | SocketType::Sub | SocketType::Dealer)
+    }
 }
 
 impl Default for Options {
@@ -89,6 +116,10 @@ impl Default for Options {
             heartbeat_interval: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
+            immediate: false,
+            conflate: false,
+            ipv6: false,
+            tcp_keepalive: Keepalive::default(),
         }
     }
 }

@@ -22,7 +22,7 @@
 //!   still delivered; messages queued when the reader closes are dropped.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::Message;
@@ -63,6 +63,10 @@ struct Shared {
     /// 0 = unlimited. Atomic because an inproc pipe made by a `connect`
     /// before the `bind` learns its peer's share at the bind.
     hwm: AtomicUsize,
+    /// Conflating: a data write replaces whatever is queued, and the HWM
+    /// does not apply (the `conflate` option). Atomic for the same reason
+    /// as `hwm`.
+    conflate: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -75,6 +79,9 @@ impl Shared {
     }
 
     fn full(&self, st: &State) -> bool {
+        if self.conflate.load(Ordering::Relaxed) {
+            return false;
+        }
         let hwm = self.hwm.load(Ordering::Relaxed);
         hwm != 0 && st.count >= hwm
     }
@@ -85,6 +92,7 @@ pub(crate) fn pipe(id: PipeId, hwm: usize) -> (PipeWriter, PipeReader) {
     let shared = Arc::new(Shared {
         id,
         hwm: AtomicUsize::new(hwm),
+        conflate: AtomicBool::new(false),
         state: Mutex::new(State {
             queue: VecDeque::new(),
             count: 0,
@@ -160,7 +168,13 @@ impl PipeWriter {
         if st.reader_closed {
             return Err(WriteError::Closed(msg));
         }
-        if bounded && self.shared.full(&st) {
+        if bounded && self.shared.conflate.load(Ordering::Relaxed) {
+            // Only the newest message is worth reading. Control messages
+            // (bounded = false) are never replaced.
+            let stale = st.queue.len();
+            st.queue.clear();
+            st.count -= stale;
+        } else if bounded && self.shared.full(&st) {
             st.writer_blocked = true;
             return Err(WriteError::Full(msg));
         }
@@ -197,6 +211,18 @@ impl PipeWriter {
         self.shared.hwm.store(hwm, Ordering::Relaxed);
     }
 
+    /// Makes the pipe keep only the newest message (see `Shared`).
+    pub(crate) fn set_conflate(&self, on: bool) {
+        self.shared.conflate.store(on, Ordering::Relaxed);
+    }
+
+    /// A handle that can cut the pipe from outside either end.
+    pub(crate) fn cutter(&self) -> PipeCutter {
+        PipeCutter {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Whether the reader has gone.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().reader_closed
@@ -213,6 +239,38 @@ impl Drop for PipeWriter {
         drop(st);
         if let Some(ev) = events {
             ev.readable(self.shared.id);
+        }
+    }
+}
+
+/// Cuts a pipe as if both ends had closed: queued messages are dropped,
+/// and each end is told (its next read finds the pipe closed, its next
+/// write fails). Used to disconnect an inproc peer, whose pipe ends live
+/// inside two sockets.
+pub(crate) struct PipeCutter {
+    shared: Arc<Shared>,
+}
+
+impl PipeCutter {
+    /// Cuts the pipe. Idempotent.
+    pub(crate) fn cut(&self) {
+        let mut st = self.shared.lock();
+        if st.reader_closed && st.writer_closed {
+            return;
+        }
+        st.reader_closed = true;
+        st.writer_closed = true;
+        st.queue.clear();
+        st.writer_blocked = false;
+        st.reader_asleep = false;
+        let reader = st.reader_events.clone();
+        let writer = st.writer_events.clone();
+        drop(st);
+        if let Some(ev) = reader {
+            ev.readable(self.shared.id);
+        }
+        if let Some(ev) = writer {
+            ev.writable(self.shared.id);
         }
     }
 }
@@ -253,6 +311,18 @@ impl PipeReader {
     /// Changes the high-water mark (0 = unlimited).
     pub(crate) fn set_hwm(&self, hwm: usize) {
         self.shared.hwm.store(hwm, Ordering::Relaxed);
+    }
+
+    /// Makes the pipe keep only the newest message (see `Shared`).
+    pub(crate) fn set_conflate(&self, on: bool) {
+        self.shared.conflate.store(on, Ordering::Relaxed);
+    }
+
+    /// A handle that can cut the pipe from outside either end.
+    pub(crate) fn cutter(&self) -> PipeCutter {
+        PipeCutter {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Takes the next message.
@@ -424,6 +494,45 @@ mod tests {
         drop(r);
         assert_eq!(ev.writable.load(Ordering::SeqCst), 1);
         assert!(matches!(w.write(msg(1)), Err(WriteError::Closed(_))));
+        assert!(w.is_closed());
+    }
+
+    #[test]
+    fn a_conflating_pipe_keeps_the_newest_and_ignores_the_hwm() {
+        let (w, mut r) = pipe(1, 1);
+        w.set_conflate(true);
+        for i in 0..5 {
+            w.write(msg(i)).unwrap();
+        }
+        assert!(w.check_writable());
+        assert!(matches!(r.read(), Read::Message(m) if &m[0] == b"4"));
+        assert!(matches!(r.read(), Read::Empty));
+        // Control messages are kept beside the data, never replaced.
+        w.write_control(msg(10)).unwrap();
+        w.write_control(msg(11)).unwrap();
+        w.write(msg(12)).unwrap();
+        assert!(matches!(r.read(), Read::Message(m) if &m[0] == b"12"));
+        // A plain pipe at its HWM of 1 refuses the second message.
+        let (w, _r) = pipe(2, 1);
+        w.write(msg(0)).unwrap();
+        assert!(matches!(w.write(msg(1)), Err(WriteError::Full(_))));
+    }
+
+    #[test]
+    fn a_cut_pipe_is_closed_at_both_ends() {
+        let (w, mut r) = pipe(1, 0);
+        let (wev, rev) = (Arc::new(Counter::default()), Arc::new(Counter::default()));
+        w.set_events(wev.clone());
+        r.set_events(rev.clone());
+        assert!(matches!(r.read(), Read::Empty));
+        w.write(msg(1)).unwrap();
+        let cutter = w.cutter();
+        cutter.cut();
+        cutter.cut();
+        assert_eq!(wev.writable.load(Ordering::SeqCst), 1);
+        assert_eq!(rev.readable.load(Ordering::SeqCst), 2); // data, then the cut
+        assert!(matches!(r.read(), Read::Closed));
+        assert!(matches!(w.write(msg(2)), Err(WriteError::Closed(_))));
         assert!(w.is_closed());
     }
 

@@ -152,3 +152,72 @@ fn socket_type_rules_and_names() {
         .unwrap();
     assert!(matches!(stray.recv(), Err(Error::Timeout)));
 }
+
+#[test]
+fn disconnect_cuts_one_inproc_peer() {
+    let ctx = Context::new();
+    let a = ctx.socket(SocketType::Pull).unwrap();
+    a.bind("inproc://cut-a").unwrap();
+    let b = ctx.socket(SocketType::Pull).unwrap();
+    b.set_recv_timeout(LONG).unwrap();
+    b.bind("inproc://cut-b").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_send_timeout(LONG).unwrap();
+    push.connect("inproc://cut-a").unwrap();
+    push.connect("inproc://cut-b").unwrap();
+    push.send("to a").unwrap();
+    push.send("to b").unwrap();
+    assert_eq!(&a.try_recv().unwrap()[0], b"to a");
+    assert_eq!(&b.recv().unwrap()[0], b"to b");
+
+    push.disconnect("inproc://cut-a").unwrap();
+    for i in 0..10 {
+        push.send(format!("{i}").as_str()).unwrap();
+    }
+    for i in 0..10 {
+        assert_eq!(b.recv().unwrap()[0], *format!("{i}").as_bytes());
+    }
+    assert!(matches!(a.try_recv(), Err(Error::WouldBlock)));
+    assert!(matches!(
+        push.disconnect("inproc://cut-a"),
+        Err(Error::EndpointNotFound(_))
+    ));
+}
+
+#[test]
+fn the_bound_side_sees_an_inproc_disconnect() {
+    // A PAIR takes one peer at a time: once the first disconnects, a
+    // second one is accepted.
+    let ctx = Context::new();
+    let bound = ctx.socket(SocketType::Pair).unwrap();
+    bound.set_recv_timeout(LONG).unwrap();
+    bound.bind("inproc://cut-pair").unwrap();
+    let first = ctx.socket(SocketType::Pair).unwrap();
+    first.connect("inproc://cut-pair").unwrap();
+    first.send("first").unwrap();
+    assert_eq!(&bound.recv().unwrap()[0], b"first");
+    first.disconnect("inproc://cut-pair").unwrap();
+    assert!(matches!(first.try_send("lost"), Err(Error::WouldBlock)));
+
+    let second = ctx.socket(SocketType::Pair).unwrap();
+    second.set_recv_timeout(LONG).unwrap();
+    second.connect("inproc://cut-pair").unwrap();
+    second.send("second").unwrap();
+    assert_eq!(&bound.recv().unwrap()[0], b"second");
+    bound.send("back").unwrap();
+    assert_eq!(&second.recv().unwrap()[0], b"back");
+}
+
+#[test]
+fn disconnect_forgets_a_connect_waiting_for_its_bind() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.connect("inproc://never-mind").unwrap();
+    push.send("queued").unwrap();
+    push.disconnect("inproc://never-mind").unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("inproc://never-mind").unwrap();
+    assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+    // The pusher has no peer left.
+    assert!(matches!(push.try_send("x"), Err(Error::WouldBlock)));
+}

@@ -39,13 +39,16 @@ pub(crate) enum IoCmd {
         socket: Arc<SocketShared>,
         options: Options,
     },
-    /// Keep a connection to `addrs` (tried in turn) for these pipes.
+    /// Keep a connection to `addrs` (tried in turn) for these pipes, or
+    /// (`immediate`) for pipes made at each handshake and given the
+    /// routing id `routing_id`.
     Connect {
         addrs: Vec<Remote>,
         endpoint: String,
         socket: Arc<SocketShared>,
         options: Options,
-        pipes: EnginePipes,
+        pipes: Option<EnginePipes>,
+        routing_id: Option<bytes::Bytes>,
     },
     /// The socket was closed: stop its listeners, and let its sessions
     /// flush for up to `linger`.
@@ -241,17 +244,20 @@ impl IoThread {
                 socket,
                 options,
                 pipes,
+                routing_id,
             } => {
                 let entry = self.entries.vacant_entry();
                 let token = entry.key();
-                let events = Arc::new(SessionEvents {
-                    io: self.handle.clone(),
-                    token,
-                });
-                pipes.outbound.set_events(events.clone());
-                pipes.inbound.set_events(events);
+                if let Some(pipes) = &pipes {
+                    let events = Arc::new(SessionEvents {
+                        io: self.handle.clone(),
+                        token,
+                    });
+                    pipes.outbound.set_events(events.clone());
+                    pipes.inbound.set_events(events);
+                }
                 entry.insert(Entry::Session(Session::connecting(
-                    socket, options, addrs, endpoint, pipes,
+                    socket, options, addrs, endpoint, pipes, routing_id,
                 )));
                 self.start_connect(token);
             }

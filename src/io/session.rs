@@ -38,10 +38,13 @@ pub(super) struct Bound {
 /// How a session came to be.
 enum Origin {
     /// Made by `connect`: reconnects, round-robin over the addresses.
+    /// With `immediate` its pipes live only while a connection does, and
+    /// `routing_id` names the peer of each one to the socket.
     Connect {
         addrs: Vec<Remote>,
         next: usize,
         endpoint: String,
+        routing_id: Option<bytes::Bytes>,
     },
     /// Made by a listener for one accepted connection.
     Accepted { endpoint: String },
@@ -93,7 +96,8 @@ impl Session {
         options: Options,
         addrs: Vec<Remote>,
         endpoint: String,
-        pipes: EnginePipes,
+        pipes: Option<EnginePipes>,
+        routing_id: Option<bytes::Bytes>,
     ) -> Session {
         Session {
             socket,
@@ -102,9 +106,10 @@ impl Session {
                 addrs,
                 next: 0,
                 endpoint,
+                routing_id,
             },
             peer: None,
-            pipes: Some(pipes),
+            pipes,
             state: State::Idle,
             generation: 0,
             closing: None,
@@ -251,6 +256,10 @@ impl IoThread {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     log::warn!("accept on {} failed: {e}; retrying shortly", l.endpoint);
+                    l.socket.emit(|| MonitorEvent::AcceptFailed {
+                        endpoint: l.endpoint.clone(),
+                        error: e.to_string(),
+                    });
                     self.arm(token, 0, TimerKind::Accept, ACCEPT_RETRY);
                     return;
                 }
@@ -281,6 +290,11 @@ impl IoThread {
 
     /// Registers a connected stream and starts its engine.
     fn activate(&mut self, token: usize, mut stream: Stream) {
+        if let Some(Entry::Session(s)) = self.entries.get(token)
+            && let Err(e) = stream.set_keepalive(&s.options.tcp_keepalive)
+        {
+            log::warn!("{}: cannot set TCP keepalive: {e}", s.describe());
+        }
         let interest = Interest::READABLE | Interest::WRITABLE;
         let registry = self.poll.registry();
         let registered = match self.entries.get(token) {
@@ -332,6 +346,9 @@ impl IoThread {
                 }
                 if let Some(s) = self.session(token) {
                     s.set_state(State::Connecting(stream));
+                    s.socket.emit(|| MonitorEvent::ConnectDelayed {
+                        endpoint: s.endpoint().to_string(),
+                    });
                 }
             }
             Err(e) => {
@@ -405,11 +422,6 @@ impl IoThread {
                 }
                 Ok(Progress::Finished) => {
                     log::debug!("{}: socket let go, output flushed", s.describe());
-                    s.emit(|endpoint, peer| MonitorEvent::Disconnected {
-                        endpoint,
-                        peer,
-                        error: None,
-                    });
                     self.remove(token);
                     return;
                 }
@@ -484,6 +496,8 @@ impl IoThread {
         let id = pipe::next_pipe_id();
         let (out_w, out_r) = pipe::pipe(id, s.options.send_hwm);
         let (in_w, in_r) = pipe::pipe(id, s.options.recv_hwm);
+        out_w.set_conflate(s.options.conflate_out(s.socket.socket_type));
+        in_w.set_conflate(s.options.conflate_in(s.socket.socket_type));
         let events = Arc::new(SessionEvents { io, token });
         out_r.set_events(events.clone());
         in_w.set_events(events);
@@ -491,12 +505,16 @@ impl IoThread {
             outbound: out_r,
             inbound: in_w,
         });
+        let routing_id = match &s.origin {
+            Origin::Connect { routing_id, .. } => routing_id.clone(),
+            Origin::Accepted { .. } => None,
+        };
         s.socket.mailbox.post(Command::Attach(Peer {
             id,
             writer: out_w,
             reader: in_r,
             info: Some(info),
-            routing_id: None,
+            routing_id,
         }));
         s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
     }
@@ -508,6 +526,11 @@ impl IoThread {
             return;
         };
         let established = matches!(&s.state, State::Active(e) if e.is_established());
+        if s.options.immediate && matches!(s.origin, Origin::Connect { .. }) {
+            // The peer leaves the socket before the monitor hears of it,
+            // so a send made after the event cannot pick it.
+            s.pipes = None;
+        }
         match error {
             Some(error) if !established => s.emit(|endpoint, peer| MonitorEvent::HandshakeFailed {
                 endpoint,
@@ -531,6 +554,11 @@ impl IoThread {
         };
         s.peer = None;
         let old = s.set_state(State::Idle);
+        if s.options.immediate && matches!(s.origin, Origin::Connect { .. }) {
+            // The peer leaves the socket with its connection; what was
+            // queued for it goes too.
+            s.pipes = None;
+        }
         let generation = s.generation;
         let retry = s.next_retry();
         let accepted = matches!(s.origin, Origin::Accepted { .. });
@@ -569,6 +597,12 @@ impl IoThread {
         match self.entries.try_remove(token) {
             Some(Entry::Session(s)) => {
                 log::trace!("{}: removed", s.describe());
+                // A connection still up is closed by us now.
+                s.emit(|endpoint, peer| MonitorEvent::Disconnected {
+                    endpoint,
+                    peer,
+                    error: None,
+                });
                 self.deregister(s.state);
             }
             Some(Entry::Listener(mut l)) => {

@@ -103,6 +103,21 @@ pub(crate) struct SocketShared {
     pub subscriptions: Mutex<CountedTrie>,
 }
 
+impl Drop for SocketShared {
+    /// The socket and every listener and session it had are gone: no
+    /// event can follow.
+    fn drop(&mut self) {
+        if let Some(q) = self
+            .monitor
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            q.stop();
+        }
+    }
+}
+
 impl SocketShared {
     /// Reports an event to the monitor, if there is one; the event is
     /// built only then.
@@ -126,6 +141,8 @@ struct State {
     bound: Vec<String>,
     /// Endpoints of live connects, for `disconnect`.
     connected: Vec<String>,
+    /// The pipes of inproc connects, which `disconnect` cuts.
+    inproc_links: Vec<(String, PipeId, [pipe::PipeCutter; 2])>,
     commands: Vec<Command>,
 }
 
@@ -171,6 +188,7 @@ impl Socket {
                 last_endpoint: None,
                 bound: Vec::new(),
                 connected: Vec::new(),
+                inproc_links: Vec::new(),
                 commands: Vec::new(),
             }),
         })
@@ -199,6 +217,17 @@ impl Socket {
     /// [`Error::Io`] when the address is in use or not local,
     /// [`Error::NotSupported`] for a transport not built yet.
     pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let result = self.bind_inner(endpoint);
+        if let Err(e) = &result {
+            self.shared.emit(|| MonitorEvent::BindFailed {
+                endpoint: endpoint.to_string(),
+                error: e.to_string(),
+            });
+        }
+        result
+    }
+
+    fn bind_inner(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
         let parsed = Endpoint::parse(endpoint)?;
         if let Endpoint::Inproc(name) = &parsed {
@@ -208,7 +237,7 @@ impl Socket {
             st.last_endpoint = Some(endpoint.to_string());
             return Ok(());
         }
-        let (listener, resolved) = parsed.listen(st.options.backlog)?;
+        let (listener, resolved) = parsed.listen(st.options.backlog, st.options.ipv6)?;
         log::debug!("socket {} bound to {resolved}", self.shared.id);
         self.io.post(IoCmd::Listen {
             listener,
@@ -236,15 +265,37 @@ impl Socket {
             peer.writer.set_events(self.shared.mailbox.clone());
             peer.reader.set_events(self.shared.mailbox.clone());
             peer.routing_id = st.options.connect_routing_id.take();
+            st.inproc_links.push((
+                endpoint.to_string(),
+                peer.id,
+                [peer.writer.cutter(), peer.reader.cutter()],
+            ));
             self.attach(&mut st, peer);
             st.connected.push(endpoint.to_string());
             st.last_endpoint = Some(endpoint.to_string());
             return Ok(());
         }
-        let addrs = parsed.remotes()?;
+        let addrs = parsed.remotes(st.options.ipv6)?;
+        if st.options.immediate {
+            // The peer joins the socket at each handshake (see
+            // `set_immediate`).
+            self.io.post(IoCmd::Connect {
+                addrs,
+                endpoint: endpoint.to_string(),
+                socket: self.shared.clone(),
+                options: st.options.clone(),
+                pipes: None,
+                routing_id: st.options.connect_routing_id.take(),
+            });
+            st.connected.push(endpoint.to_string());
+            st.last_endpoint = Some(endpoint.to_string());
+            return Ok(());
+        }
         let id = pipe::next_pipe_id();
         let (out_w, out_r) = pipe::pipe(id, st.options.send_hwm);
         let (in_w, in_r) = pipe::pipe(id, st.options.recv_hwm);
+        out_w.set_conflate(st.options.conflate_out(self.shared.socket_type));
+        in_w.set_conflate(st.options.conflate_in(self.shared.socket_type));
         out_w.set_events(self.shared.mailbox.clone());
         in_r.set_events(self.shared.mailbox.clone());
         let routing_id = st.options.connect_routing_id.take();
@@ -263,10 +314,11 @@ impl Socket {
             endpoint: endpoint.to_string(),
             socket: self.shared.clone(),
             options: st.options.clone(),
-            pipes: crate::engine::EnginePipes {
+            pipes: Some(crate::engine::EnginePipes {
                 outbound: out_r,
                 inbound: in_w,
-            },
+            }),
+            routing_id: None,
         });
         st.connected.push(endpoint.to_string());
         st.last_endpoint = Some(endpoint.to_string());
@@ -300,20 +352,30 @@ impl Socket {
 
     /// Drops the connection made by `connect(endpoint)` (the same string)
     /// and stops reconnecting; messages still queued for that peer are
-    /// discarded.
+    /// discarded. For `inproc://` the pipes to the peer are cut: the peer
+    /// sees the connection close, and a connect still waiting for its
+    /// bind is forgotten.
     ///
     /// Errors: [`Error::EndpointNotFound`] if there is no such connect.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
-        let Some(i) = st.connected.iter().position(|e| e == endpoint) else {
+        if !st.connected.iter().any(|e| e == endpoint) {
             return Err(Error::EndpointNotFound(endpoint.to_string()));
-        };
-        if endpoint.starts_with("inproc://") {
-            return Err(Error::NotSupported(
-                "disconnect from an inproc endpoint is not built yet".into(),
-            ));
         }
-        st.connected.remove(i);
+        st.connected.retain(|e| e != endpoint);
+        if let Some(name) = endpoint.strip_prefix("inproc://") {
+            let (cut, kept) = std::mem::take(&mut st.inproc_links)
+                .into_iter()
+                .partition(|(e, _, _)| e == endpoint);
+            st.inproc_links = kept;
+            let cut: Vec<_> = cut;
+            let mut registry = self.ctx.inproc_registry();
+            for (_, id, cutters) in &cut {
+                registry.forget_pending(name, *id);
+                cutters.iter().for_each(pipe::PipeCutter::cut);
+            }
+            return Ok(());
+        }
         self.io.post(IoCmd::Disconnect {
             socket: self.shared.id,
             endpoint: endpoint.to_string(),
@@ -331,16 +393,23 @@ impl Socket {
             .clone()
     }
 
-    /// Starts reporting this socket's connection events (replacing any
-    /// earlier monitor, which then receives nothing more).
+    /// Starts reporting this socket's connection events. An earlier
+    /// monitor is replaced: it receives [`MonitorEvent::MonitorStopped`]
+    /// and nothing more. When the socket closes, its monitor receives
+    /// `MonitorStopped` once the last connection has ended (after the
+    /// linger).
     pub fn monitor(&self) -> Result<Monitor> {
         let _st = self.lock()?;
         let (monitor, queue) = Monitor::new();
-        *self
+        let old = self
             .shared
             .monitor
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(queue);
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(queue);
+        if let Some(old) = old {
+            old.stop();
+        }
         Ok(monitor)
     }
 
@@ -370,6 +439,8 @@ impl Socket {
             shared: self.shared.clone(),
             send_hwm: st.options.send_hwm,
             recv_hwm: st.options.recv_hwm,
+            conflate_out: st.options.conflate_out(self.shared.socket_type),
+            conflate_in: st.options.conflate_in(self.shared.socket_type),
             routing_id: st.options.routing_id.clone(),
         }
     }

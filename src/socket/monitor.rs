@@ -80,11 +80,37 @@ pub enum MonitorEvent {
         /// The endpoint.
         endpoint: String,
     },
+    /// A connect could not complete at once and goes on in the
+    /// background (a `Connected` or a `ConnectRetried` follows).
+    ConnectDelayed {
+        /// The endpoint given to `connect`.
+        endpoint: String,
+    },
+    /// `bind` failed (the call returned the same error).
+    BindFailed {
+        /// The endpoint given to `bind`.
+        endpoint: String,
+        /// Why, as the error returned by `bind` says it.
+        error: String,
+    },
+    /// Accepting a connection failed (such as for lack of file
+    /// descriptors); accepting is retried shortly.
+    AcceptFailed {
+        /// The listener's endpoint.
+        endpoint: String,
+        /// The operating system's error.
+        error: String,
+    },
+    /// The last event: the socket was closed and everything it was doing
+    /// in the background has ended (or a newer monitor replaced this one).
+    MonitorStopped,
 }
 
 struct Inner {
     events: VecDeque<MonitorEvent>,
     dropped: u64,
+    /// `MonitorStopped` was queued; nothing follows it.
+    stopped: bool,
 }
 
 /// The queue shared by the I/O thread (writer) and a [`Monitor`].
@@ -101,11 +127,27 @@ impl MonitorQueue {
     /// Appends an event, or counts it as dropped when the queue is full.
     pub(crate) fn push(&self, event: MonitorEvent) {
         let mut inner = self.lock();
+        if inner.stopped {
+            return;
+        }
         if inner.events.len() >= CAPACITY {
             inner.dropped += 1;
             return;
         }
         inner.events.push_back(event);
+        drop(inner);
+        self.cond.notify_all();
+    }
+
+    /// Queues the final `MonitorStopped` (even past the capacity, so that
+    /// a reader always learns the stream has ended).
+    pub(crate) fn stop(&self) {
+        let mut inner = self.lock();
+        if inner.stopped {
+            return;
+        }
+        inner.stopped = true;
+        inner.events.push_back(MonitorEvent::MonitorStopped);
         drop(inner);
         self.cond.notify_all();
     }
@@ -124,6 +166,7 @@ impl Monitor {
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
                 dropped: 0,
+                stopped: false,
             }),
             cond: Condvar::new(),
         });
@@ -136,17 +179,42 @@ impl Monitor {
     }
 
     /// The next event, waiting up to `timeout` for one
-    /// ([`Error::Timeout`] after that).
+    /// ([`Error::Timeout`] after that, or [`Error::WouldBlock`] for a
+    /// zero timeout). Once [`MonitorEvent::MonitorStopped`] has been read
+    /// no event can follow, and this returns [`Error::InvalidState`] at
+    /// once.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<MonitorEvent> {
-        let deadline = Instant::now() + timeout;
+        self.next(Some(timeout))
+    }
+
+    /// The next event, waiting as long as it takes (until
+    /// [`MonitorEvent::MonitorStopped`], after which it returns
+    /// [`Error::InvalidState`]).
+    pub fn recv(&self) -> Result<MonitorEvent> {
+        self.next(None)
+    }
+
+    fn next(&self, timeout: Option<Duration>) -> Result<MonitorEvent> {
+        let deadline = timeout.map(|t| Instant::now() + t);
         let mut inner = self.queue.lock();
         loop {
             if let Some(ev) = inner.events.pop_front() {
                 return Ok(ev);
             }
+            if inner.stopped {
+                return Err(Error::InvalidState("the monitor has stopped"));
+            }
+            let Some(deadline) = deadline else {
+                inner = self
+                    .queue
+                    .cond
+                    .wait(inner)
+                    .unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
             let now = Instant::now();
             if now >= deadline {
-                return Err(if timeout.is_zero() {
+                return Err(if timeout.is_some_and(|t| t.is_zero()) {
                     Error::WouldBlock
                 } else {
                     Error::Timeout

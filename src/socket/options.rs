@@ -286,6 +286,125 @@ impl Socket {
         }
         self.set(|o| o.xpub_welcome_msg = msg)
     }
+
+    /// Queues messages only to peers whose connection is complete (off by
+    /// default, libzmq's `ZMQ_IMMEDIATE`). Normally `connect` creates the
+    /// peer's queue at once, so messages wait there until the peer is
+    /// up, and a load-balancing socket shares messages with peers that
+    /// are not there yet. With `immediate`, a connected peer joins the
+    /// socket only when its handshake completes and leaves it when the
+    /// connection is lost (what was queued for it is dropped); `send`
+    /// then waits for, or balances over, live peers only. Applies to tcp
+    /// and ipc connects made after it is set.
+    pub fn set_immediate(&self, on: bool) -> Result<()> {
+        self.set(|o| o.immediate = on)
+    }
+
+    /// Whether `immediate` is on.
+    pub fn immediate(&self) -> bool {
+        self.get(|o| o.immediate)
+    }
+
+    /// Keeps only the newest message in each peer's queue, in and out
+    /// (off by default, libzmq's `ZMQ_CONFLATE`): a newer message
+    /// replaces the one waiting, so a reader sees the latest state and
+    /// never a backlog, and the high-water marks do not apply. For PUSH,
+    /// PULL, PUB, SUB and DEALER sockets (others refuse it with
+    /// [`Error::NotSupported`]); a multipart message is kept whole.
+    /// Applies to binds and connects made after it is set.
+    pub fn set_conflate(&self, on: bool) -> Result<()> {
+        use crate::SocketType::*;
+        if on && !matches!(self.socket_type(), Push | Pull | Pub | Sub | Dealer) {
+            return Err(Error::NotSupported(format!(
+                "conflate does not apply to {} sockets",
+                self.socket_type()
+            )));
+        }
+        self.set(|o| o.conflate = on)
+    }
+
+    /// Whether `conflate` is on.
+    pub fn conflate(&self) -> bool {
+        self.get(|o| o.conflate)
+    }
+
+    /// Lets tcp endpoints use IPv6 (off by default, libzmq's
+    /// `ZMQ_IPV6`): `tcp://*:port` binds every interface of both families
+    /// (`[::]`, taking IPv4 connections too), and host names resolve to
+    /// their IPv6 addresses first, then IPv4. Without it `*` is every IPv4
+    /// interface and host names use IPv4 addresses only. Literal
+    /// addresses (`tcp://[::1]:5555`) work either way.
+    pub fn set_ipv6(&self, on: bool) -> Result<()> {
+        self.set(|o| o.ipv6 = on)
+    }
+
+    /// Whether `ipv6` is on.
+    pub fn ipv6(&self) -> bool {
+        self.get(|o| o.ipv6)
+    }
+
+    /// Switches TCP keepalive probes on or off for new tcp connections
+    /// (`None`, the default, leaves the system's setting; libzmq's
+    /// `ZMQ_TCP_KEEPALIVE`).
+    pub fn set_tcp_keepalive(&self, on: Option<bool>) -> Result<()> {
+        self.set(|o| o.tcp_keepalive.enabled = on)
+    }
+
+    /// The TCP keepalive setting.
+    pub fn tcp_keepalive(&self) -> Option<bool> {
+        self.get(|o| o.tcp_keepalive.enabled)
+    }
+
+    /// How long a connection is idle before the first keepalive probe
+    /// (`None`: the system's default; whole seconds; used only with
+    /// [`set_tcp_keepalive`](Socket::set_tcp_keepalive)`(Some(true))`).
+    pub fn set_tcp_keepalive_idle(&self, idle: Option<Duration>) -> Result<()> {
+        check_keepalive_time(idle)?;
+        self.set(|o| o.tcp_keepalive.idle = idle)
+    }
+
+    /// The keepalive idle time.
+    pub fn tcp_keepalive_idle(&self) -> Option<Duration> {
+        self.get(|o| o.tcp_keepalive.idle)
+    }
+
+    /// The pause between keepalive probes (`None`: the system's default;
+    /// whole seconds; used only with keepalive on).
+    pub fn set_tcp_keepalive_interval(&self, interval: Option<Duration>) -> Result<()> {
+        check_keepalive_time(interval)?;
+        self.set(|o| o.tcp_keepalive.interval = interval)
+    }
+
+    /// The keepalive probe interval.
+    pub fn tcp_keepalive_interval(&self) -> Option<Duration> {
+        self.get(|o| o.tcp_keepalive.interval)
+    }
+
+    /// How many unanswered keepalive probes drop the connection (`None`:
+    /// the system's default; used only with keepalive on).
+    pub fn set_tcp_keepalive_count(&self, count: Option<u32>) -> Result<()> {
+        if count == Some(0) {
+            return Err(Error::InvalidArgument(
+                "the keepalive probe count is at least 1".into(),
+            ));
+        }
+        self.set(|o| o.tcp_keepalive.count = count)
+    }
+
+    /// The keepalive probe count.
+    pub fn tcp_keepalive_count(&self) -> Option<u32> {
+        self.get(|o| o.tcp_keepalive.count)
+    }
+}
+
+/// The kernel counts keepalive times in whole seconds, from 1 to 32767.
+fn check_keepalive_time(t: Option<Duration>) -> Result<()> {
+    match t {
+        Some(t) if t.subsec_nanos() != 0 || t.as_secs() == 0 || t.as_secs() > 32767 => Err(
+            Error::InvalidArgument("keepalive times are whole seconds from 1 to 32767".into()),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Routing ids are 1 to 255 bytes and do not start with a zero byte

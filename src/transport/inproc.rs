@@ -28,6 +28,10 @@ pub(crate) struct Side {
     pub send_hwm: usize,
     /// See `send_hwm`.
     pub recv_hwm: usize,
+    /// Whether it conflates what it sends.
+    pub conflate_out: bool,
+    /// Whether it conflates what it receives.
+    pub conflate_in: bool,
     /// Its routing id (sent as Identity by the types that send one).
     pub routing_id: Bytes,
 }
@@ -123,6 +127,10 @@ impl Registry {
                 .set_hwm(sum_hwm(p.connector.send_hwm, binder.recv_hwm));
             p.from_binder
                 .set_hwm(sum_hwm(binder.send_hwm, p.connector.recv_hwm));
+            p.to_binder
+                .set_conflate(p.connector.conflate_out || binder.conflate_in);
+            p.from_binder
+                .set_conflate(binder.conflate_out || p.connector.conflate_in);
             p.connector.shared.mailbox.post(Command::Handshaken {
                 id: p.id,
                 info: binder.info(),
@@ -141,9 +149,25 @@ impl Registry {
         }
     }
 
-    /// Forgets every name bound by a closing socket.
+    /// Forgets every name bound by a closing socket, and its connects
+    /// still waiting for a bind.
     pub(crate) fn socket_closed(&mut self, socket: u64) {
         self.bound.retain(|_, b| b.shared.id != socket);
+        for waiting in self.pending.values_mut() {
+            waiting.retain(|p| p.connector.shared.id != socket);
+        }
+        self.pending.retain(|_, waiting| !waiting.is_empty());
+    }
+
+    /// Forgets a connect to `name` still waiting for its bind (after a
+    /// `disconnect`).
+    pub(crate) fn forget_pending(&mut self, name: &str, id: PipeId) {
+        if let Some(waiting) = self.pending.get_mut(name) {
+            waiting.retain(|p| p.id != id);
+            if waiting.is_empty() {
+                self.pending.remove(name);
+            }
+        }
     }
 
     /// Connects `connector` to `name`: returns the connector's peer, to
@@ -155,6 +179,8 @@ impl Registry {
                 check(binder.shared.socket_type, connector.shared.socket_type)?;
                 let (c_w, b_r) = pipe::pipe(id, sum_hwm(connector.send_hwm, binder.recv_hwm));
                 let (b_w, c_r) = pipe::pipe(id, sum_hwm(binder.send_hwm, connector.recv_hwm));
+                c_w.set_conflate(connector.conflate_out || binder.conflate_in);
+                b_w.set_conflate(binder.conflate_out || connector.conflate_in);
                 attach_to_binder(binder, &connector, id, b_r, b_w);
                 Ok(Peer {
                     id,
@@ -167,6 +193,8 @@ impl Registry {
             None => {
                 let (c_w, b_r) = pipe::pipe(id, connector.send_hwm);
                 let (b_w, c_r) = pipe::pipe(id, connector.recv_hwm);
+                c_w.set_conflate(connector.conflate_out);
+                b_w.set_conflate(connector.conflate_in);
                 self.pending
                     .entry(name.to_string())
                     .or_default()

@@ -85,13 +85,38 @@ pub(crate) fn listen(ep: &IpcEndpoint) -> Result<(mio::net::UnixListener, String
                         format!("{} is in use", ep.endpoint_string()),
                     )));
                 }
-                std::fs::remove_file(&path)?;
+                std::fs::remove_file(&path).map_err(|e| explain(ep, e))?;
             }
             _ => {}
         }
     }
-    let listener = mio::net::UnixListener::bind_addr(&addr)?;
+    let listener = mio::net::UnixListener::bind_addr(&addr).map_err(|e| explain(ep, e))?;
     Ok((listener, ep.endpoint_string()))
+}
+
+/// Turns a bind error into one that says what to fix, keeping its kind.
+fn explain(ep: &IpcEndpoint, e: std::io::Error) -> Error {
+    use std::io::ErrorKind;
+    let endpoint = ep.endpoint_string();
+    let dir = ep
+        .path()
+        .and_then(|p| p.parent().map(|d| d.display().to_string()))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| ".".into());
+    let why = match (e.kind(), ep.path()) {
+        (ErrorKind::PermissionDenied, Some(_)) => format!(
+            "permission denied: this process may not create the socket file in {dir} \
+             (it needs write and search permission there)"
+        ),
+        (ErrorKind::NotFound, Some(_)) => format!("directory {dir} does not exist"),
+        (ErrorKind::NotADirectory, Some(_)) => format!("a part of {dir} is not a directory"),
+        (ErrorKind::AddrInUse, Some(_)) => {
+            "something that is not a socket already exists at that path".into()
+        }
+        (ErrorKind::AddrInUse, None) => "the abstract name is in use".into(),
+        _ => e.to_string(),
+    };
+    Error::Io(std::io::Error::new(e.kind(), format!("{endpoint}: {why}")))
 }
 
 fn is_socket(meta: &std::fs::Metadata) -> bool {
@@ -118,6 +143,34 @@ mod tests {
         assert!(IpcEndpoint::parse("").is_err());
         assert!(IpcEndpoint::parse(&"x".repeat(108)).is_err());
         assert!(IpcEndpoint::parse(&"x".repeat(107)).is_ok());
+    }
+
+    #[test]
+    fn bind_errors_say_what_to_fix() {
+        use std::io::{Error as IoError, ErrorKind};
+        let ep = IpcEndpoint::parse("/srv/app/x.sock").unwrap();
+        let msg = |kind| explain(&ep, IoError::from(kind)).to_string();
+        let denied = msg(ErrorKind::PermissionDenied);
+        assert!(denied.contains("ipc:///srv/app/x.sock"), "{denied}");
+        assert!(denied.contains("permission denied"), "{denied}");
+        assert!(denied.contains("/srv/app"), "{denied}");
+        assert!(msg(ErrorKind::NotFound).contains("directory /srv/app does not exist"));
+        assert!(msg(ErrorKind::AddrInUse).contains("not a socket"));
+        let Error::Io(e) = explain(&ep, IoError::from(ErrorKind::PermissionDenied)) else {
+            panic!("not an i/o error");
+        };
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+
+        // And for real: a missing directory, and a regular file in the way.
+        let missing = IpcEndpoint::parse("/nonexistent-brokerless-dir/x.sock").unwrap();
+        let err = listen(&missing).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        let file = std::env::temp_dir().join(format!("brokerless-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a socket").unwrap();
+        let in_the_way = IpcEndpoint::parse(file.to_str().unwrap()).unwrap();
+        let err = listen(&in_the_way).unwrap_err().to_string();
+        assert!(err.contains("not a socket"), "{err}");
+        std::fs::remove_file(&file).unwrap();
     }
 
     #[test]

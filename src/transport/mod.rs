@@ -46,10 +46,10 @@ impl Endpoint {
     }
 
     /// Binds and listens; returns the listener and the resolved endpoint.
-    pub(crate) fn listen(&self, backlog: i32) -> Result<(Listener, String)> {
+    pub(crate) fn listen(&self, backlog: i32, ipv6: bool) -> Result<(Listener, String)> {
         match self {
             Endpoint::Tcp(ep) => {
-                let (l, s) = tcp::listen(ep, backlog)?;
+                let (l, s) = tcp::listen(ep, backlog, ipv6)?;
                 Ok((Listener::Tcp(l), s))
             }
             Endpoint::Ipc(ep) => {
@@ -62,10 +62,15 @@ impl Endpoint {
         }
     }
 
-    /// The addresses a connect tries in turn (host names resolved now).
-    pub(crate) fn remotes(&self) -> Result<Vec<Remote>> {
+    /// The addresses a connect tries in turn (host names resolved now;
+    /// to IPv6 addresses only with `ipv6`).
+    pub(crate) fn remotes(&self, ipv6: bool) -> Result<Vec<Remote>> {
         match self {
-            Endpoint::Tcp(ep) => Ok(ep.connect_addrs()?.into_iter().map(Remote::Tcp).collect()),
+            Endpoint::Tcp(ep) => Ok(ep
+                .connect_addrs(ipv6)?
+                .into_iter()
+                .map(Remote::Tcp)
+                .collect()),
             Endpoint::Ipc(ep) => Ok(vec![Remote::Ipc(ep.addr()?)]),
             Endpoint::Inproc(name) => Err(Error::InvalidEndpoint(format!(
                 "inproc://{name} has no network address"
@@ -108,6 +113,14 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.peer_addr().map(Some),
             Stream::Ipc(s) => s.peer_addr().map(|_| None),
+        }
+    }
+
+    /// Applies TCP keepalive settings (nothing to do for ipc).
+    pub(crate) fn set_keepalive(&self, keepalive: &tcp::Keepalive) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => keepalive.apply(s),
+            Stream::Ipc(_) => Ok(()),
         }
     }
 

@@ -2,9 +2,10 @@
 //! streams, with the socket options libzmq sets (TCP_NODELAY,
 //! SO_REUSEADDR on listeners).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket as RawSocket, TcpKeepalive, Type};
 
 use crate::{Error, Result};
 
@@ -52,41 +53,54 @@ impl TcpEndpoint {
         Ok(TcpEndpoint { host, port })
     }
 
-    /// The addresses to bind to.
-    fn bind_addr(&self) -> Result<SocketAddr> {
+    /// The address to bind to. `*` is every IPv4 interface, or with
+    /// `ipv6` every interface of both families (`[::]`, dual-stack).
+    fn bind_addr(&self, ipv6: bool) -> Result<SocketAddr> {
         let port = self.port.unwrap_or(0);
         match &self.host {
+            Host::Any if ipv6 => Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)),
             Host::Any => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)),
             Host::Ip(ip) => Ok(SocketAddr::new(*ip, port)),
-            Host::Name(name) => resolve(name, port)?
+            Host::Name(name) => pick_family(name, resolve(name, port)?, ipv6)?
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::InvalidEndpoint(format!("{name} resolves to nothing"))),
         }
     }
 
-    /// The addresses to try when connecting, IPv4 first (as libzmq does
-    /// without its IPV6 option), then IPv6.
-    pub(crate) fn connect_addrs(&self) -> Result<Vec<SocketAddr>> {
+    /// The addresses to try when connecting. A literal address is used
+    /// as written; a host name gives its IPv4 addresses, or with `ipv6`
+    /// its IPv6 addresses then its IPv4 ones.
+    pub(crate) fn connect_addrs(&self, ipv6: bool) -> Result<Vec<SocketAddr>> {
         let port = self.port.ok_or_else(|| {
             Error::InvalidEndpoint("connect needs a port other than * or 0".into())
         })?;
         match &self.host {
             Host::Any => Err(Error::InvalidEndpoint("cannot connect to *".into())),
             Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
-            Host::Name(name) => {
-                let mut addrs = resolve(name, port)?;
-                addrs.sort_by_key(|a| a.is_ipv6());
-                addrs.dedup();
-                if addrs.is_empty() {
-                    return Err(Error::InvalidEndpoint(format!(
-                        "{name} resolves to nothing"
-                    )));
-                }
-                Ok(addrs)
-            }
+            Host::Name(name) => pick_family(name, resolve(name, port)?, ipv6),
         }
     }
+}
+
+/// Orders resolved addresses as libzmq's IPV6 option does: without it
+/// only IPv4 addresses are used; with it IPv6 comes first, then IPv4.
+fn pick_family(name: &str, mut addrs: Vec<SocketAddr>, ipv6: bool) -> Result<Vec<SocketAddr>> {
+    let found = addrs.len();
+    if ipv6 {
+        addrs.sort_by_key(|a| a.is_ipv4());
+    } else {
+        addrs.retain(SocketAddr::is_ipv4);
+    }
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(Error::InvalidEndpoint(if found > 0 {
+            format!("{name} has only IPv6 addresses; set the socket's ipv6 option to use them")
+        } else {
+            format!("{name} resolves to nothing")
+        }));
+    }
+    Ok(addrs)
 }
 
 fn resolve(name: &str, port: u16) -> Result<Vec<SocketAddr>> {
@@ -106,12 +120,18 @@ pub(crate) fn endpoint_string(addr: SocketAddr) -> String {
 
 /// Binds and listens; returns the non-blocking listener and its resolved
 /// endpoint (with the port the OS chose for `*` or 0).
-pub(crate) fn listen(ep: &TcpEndpoint, backlog: i32) -> Result<(mio::net::TcpListener, String)> {
-    let addr = ep.bind_addr()?;
+pub(crate) fn listen(
+    ep: &TcpEndpoint,
+    backlog: i32,
+    ipv6: bool,
+) -> Result<(mio::net::TcpListener, String)> {
+    let addr = ep.bind_addr(ipv6)?;
     let sock = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
-        // `[::]` and friends accept only IPv6, as libzmq's literal binds do.
-        sock.set_only_v6(true)?;
+        // With the ipv6 option an IPv6 bind takes IPv4 connections too
+        // (libzmq clears IPV6_V6ONLY); without it, a literal IPv6 bind
+        // accepts only IPv6.
+        sock.set_only_v6(!ipv6)?;
     }
     sock.set_reuse_address(true)?;
     sock.set_cloexec(true)?;
@@ -131,6 +151,46 @@ pub(crate) fn connect(addr: SocketAddr) -> std::io::Result<mio::net::TcpStream> 
     let stream = mio::net::TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// TCP keepalive settings, libzmq's `ZMQ_TCP_KEEPALIVE*` options: `None`
+/// leaves the operating system's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Keepalive {
+    /// SO_KEEPALIVE on or off.
+    pub enabled: Option<bool>,
+    /// Idle time before the first probe (TCP_KEEPIDLE).
+    pub idle: Option<Duration>,
+    /// Time between probes (TCP_KEEPINTVL).
+    pub interval: Option<Duration>,
+    /// Probes lost before the connection is dropped (TCP_KEEPCNT).
+    pub count: Option<u32>,
+}
+
+impl Keepalive {
+    /// Applies the settings to a connected stream. As in libzmq, idle,
+    /// interval and count take effect only with keepalive switched on.
+    pub(crate) fn apply(&self, stream: &mio::net::TcpStream) -> std::io::Result<()> {
+        let sock = SockRef::from(stream);
+        match self.enabled {
+            None => Ok(()),
+            Some(false) => sock.set_keepalive(false),
+            Some(true) => {
+                let mut params = TcpKeepalive::new();
+                if let Some(idle) = self.idle {
+                    params = params.with_time(idle);
+                }
+                if let Some(interval) = self.interval {
+                    params = params.with_interval(interval);
+                }
+                if let Some(count) = self.count {
+                    params = params.with_retries(count);
+                }
+                // Sets SO_KEEPALIVE too.
+                sock.set_tcp_keepalive(&params)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,25 +217,90 @@ mod tests {
     #[test]
     fn listen_reports_resolved_port() {
         let ep = TcpEndpoint::parse("127.0.0.1:*").unwrap();
-        let (_l, s) = listen(&ep, 10).unwrap();
+        let (_l, s) = listen(&ep, 10, false).unwrap();
         assert!(s.starts_with("tcp://127.0.0.1:"));
         assert_ne!(s, "tcp://127.0.0.1:0");
     }
 
     #[test]
     fn connect_needs_a_port_and_a_host() {
-        assert!(TcpEndpoint::parse("*:5").unwrap().connect_addrs().is_err());
+        assert!(
+            TcpEndpoint::parse("*:5")
+                .unwrap()
+                .connect_addrs(false)
+                .is_err()
+        );
         assert!(
             TcpEndpoint::parse("1.2.3.4:*")
                 .unwrap()
-                .connect_addrs()
+                .connect_addrs(false)
                 .is_err()
         );
         let addrs = TcpEndpoint::parse("localhost:7")
             .unwrap()
-            .connect_addrs()
+            .connect_addrs(false)
             .unwrap();
         assert!(!addrs.is_empty());
         assert!(addrs.iter().all(|a| a.port() == 7));
+    }
+
+    #[test]
+    fn host_names_use_ipv6_only_with_the_option() {
+        let v4: SocketAddr = "10.0.0.1:7".parse().unwrap();
+        let v6: SocketAddr = "[fe80::1]:7".parse().unwrap();
+        let both = vec![v4, v6, v4];
+        assert_eq!(pick_family("h", both.clone(), false).unwrap(), vec![v4]);
+        assert_eq!(pick_family("h", both, true).unwrap(), vec![v6, v4]);
+        let err = pick_family("h", vec![v6], false).unwrap_err().to_string();
+        assert!(err.contains("ipv6 option"), "{err}");
+        assert!(pick_family("h", vec![], true).is_err());
+        // Literal addresses are used as written, whatever the option.
+        let lit = TcpEndpoint::parse("[::1]:7").unwrap();
+        assert_eq!(
+            lit.connect_addrs(false).unwrap(),
+            vec!["[::1]:7".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_bind_with_ipv6_takes_both_families() {
+        let ep = TcpEndpoint::parse("*:0").unwrap();
+        let (_l, s) = listen(&ep, 10, false).unwrap();
+        assert!(s.starts_with("tcp://0.0.0.0:"), "{s}");
+        let (l, s) = listen(&ep, 10, true).unwrap();
+        assert!(s.starts_with("tcp://[::]:"), "{s}");
+        let port = l.local_addr().unwrap().port();
+        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::net::TcpStream::connect(("::1", port)).unwrap();
+    }
+
+    #[test]
+    fn keepalive_settings_reach_the_socket() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = connect(l.local_addr().unwrap()).unwrap();
+        let sock = SockRef::from(&s);
+        let before = sock.keepalive().unwrap();
+        Keepalive::default().apply(&s).unwrap();
+        assert_eq!(sock.keepalive().unwrap(), before);
+        let on = Keepalive {
+            enabled: Some(true),
+            idle: Some(Duration::from_secs(42)),
+            interval: Some(Duration::from_secs(7)),
+            count: Some(3),
+        };
+        on.apply(&s).unwrap();
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
+        assert_eq!(
+            sock.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(7)
+        );
+        assert_eq!(sock.tcp_keepalive_retries().unwrap(), 3);
+        let off = Keepalive {
+            enabled: Some(false),
+            ..on
+        };
+        off.apply(&s).unwrap();
+        assert!(!sock.keepalive().unwrap());
     }
 }
