@@ -1,5 +1,5 @@
-//! PUSH/PULL throughput over TCP loopback: brokerless against libzmq 4.3.5,
-//! measured in the same run with the same harness.
+//! PUSH/PULL throughput over TCP loopback, ipc and inproc: brokerless
+//! against libzmq 4.3.5, measured in the same run with the same harness.
 //!
 //! ```text
 //! cargo bench --bench throughput
@@ -22,6 +22,28 @@
 //! inside the timed window (`local_thr` divides by `count`, a difference
 //! below 0.01 % here); MB is 10^6 bytes of payload.
 //!
+//! The same is measured over tcp, then over ipc (a Unix socket file in the
+//! temporary directory), then over inproc, one table each. inproc needs
+//! both sockets in one context, so there the sender and receiver are two
+//! threads of one process (child role `recv+send`), as in libzmq's
+//! `inproc_thr`: the main thread binds the PULL, a second thread creates
+//! the PUSH from the same (shared) context, connects and sends, and the
+//! main thread receives and times from the first message to the last as
+//! above. Both libraries make an inproc pipe's limit the sum of the two
+//! sides' high-water marks, so 2000 messages there.
+//!
+//! The senders, on every transport: brokerless sends one `Bytes` payload
+//! built once, each message a reference-counted view of it (over inproc
+//! the receiver gets that same buffer, nothing is copied at all); libzmq
+//! gets a fresh `zmq_msg_t` with a copy of the payload per message, as
+//! `remote_thr` allocates one per message (plus the copy a real
+//! application makes and `remote_thr` skips), and that message, too, is
+//! handed over by pointer over inproc. The receivers reuse one message
+//! (libzmq) or drop each `Message` (brokerless). So over inproc the
+//! brokerless figures are a message rate with no byte touched (its MB/s
+//! is that rate times the size, not bytes moved), and at 64 KiB the ratio
+//! mostly measures libzmq's per-message allocation and copy.
+//!
 //! Environment: `BENCH_SCALE` (multiplies every message count, default 1),
 //! `BENCH_RUNS` (runs per cell, default 5), `BENCH_TIMEOUT` (seconds a
 //! single measurement may take before its processes are killed, default
@@ -32,6 +54,8 @@
 //! `throughput-<hash> child brokerless recv tcp://127.0.0.1:* 64 200000`
 //! prints `endpoint tcp://127.0.0.1:<port>`; then
 //! `throughput-<hash> child brokerless send tcp://127.0.0.1:<port> 64 200000`.
+//! Over inproc one command does both:
+//! `throughput-<hash> child brokerless recv+send inproc://x 64 200000`.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -56,14 +80,16 @@ mod parent {
     pub fn run() -> Res<()> {
         let (settings, exe) = common::start(
             "PUSH/PULL over tcp://127.0.0.1 and over ipc (a Unix socket file), sender and \
-             receiver in separate processes",
+             receiver in separate processes, and over inproc, sender and receiver threads of \
+             one process (pipe limit 2000, the sum of both HWMs, in both)",
             "; MB = 10^6 B of payload",
         )?;
 
         let mut tables = Vec::new();
         for (transport, label) in [
-            (common::Transport::Tcp, "tcp "),
-            (common::Transport::Ipc, "ipc "),
+            (common::Transport::Tcp, "tcp    "),
+            (common::Transport::Ipc, "ipc    "),
+            (common::Transport::Inproc, "inproc "),
         ] {
             let rows = Throughput {
                 binder: ("receiver", "recv"),
@@ -84,7 +110,8 @@ mod parent {
 }
 
 /// The measured processes: `child <impl> recv <endpoint> <size> <count>`
-/// and `child <impl> send <endpoint> <size> <count>`.
+/// and `child <impl> send <endpoint> <size> <count>`, or over inproc both
+/// in one, `child <impl> recv+send <endpoint> <size> <count>`.
 mod child {
     use super::*;
     use common::{announce, report_elapsed as report};
@@ -96,7 +123,7 @@ mod child {
             endpoint,
             size,
             count,
-        } = ChildArgs::parse(args, "recv|send")?;
+        } = ChildArgs::parse(args, "recv|send|recv+send")?;
         if count < 2 {
             return Err("count must be at least 2".into());
         }
@@ -105,6 +132,8 @@ mod child {
             (Impl::Brokerless, "send") => brokerless_send(endpoint, size, count),
             (Impl::Libzmq, "recv") => report(zmq::recv(endpoint, size, count)?),
             (Impl::Libzmq, "send") => zmq::send(endpoint, size, count),
+            (Impl::Brokerless, "recv+send") => report(brokerless_inproc(endpoint, size, count)?),
+            (Impl::Libzmq, "recv+send") => report(zmq::inproc(endpoint, size, count)?),
             (_, other) => Err(format!("unknown role {other:?}")),
         }
         .map_err(|e| format!("{} {role}: {e}", imp.name()))
@@ -119,7 +148,13 @@ mod child {
             .map_err(|e| err("option", e))?;
         pull.bind(bind).map_err(|e| err("bind", e))?;
         announce(&pull.last_endpoint().ok_or("no endpoint after bind")?);
+        brokerless_recv_loop(&pull, size, count)
+    }
 
+    /// Receives `count` messages of `size` bytes and returns the time from
+    /// the first to the last.
+    fn brokerless_recv_loop(pull: &brokerless::Socket, size: usize, count: u64) -> Res<Duration> {
+        let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
         let check = |m: brokerless::Message| {
             if m.len() == 1 && m[0].len() == size {
                 Ok(())
@@ -136,22 +171,9 @@ mod child {
     }
 
     fn brokerless_send(endpoint: &str, size: usize, count: u64) -> Res<()> {
-        use brokerless::{Message, SocketType};
-        let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
-        // Built once and shared: each message is a reference-counted view of
-        // the same buffer, no copy and no allocation of payload per message.
-        // This is the idiomatic way to send one payload repeatedly with
-        // `bytes::Bytes`.
-        let payload = bytes::Bytes::from(vec![0x5a_u8; size]);
         let ctx = common::brokerless_context()?;
-        let push = ctx.socket(SocketType::Push).map_err(|e| err("socket", e))?;
-        push.set_send_timeout(Some(CHILD_TIMEOUT))
-            .map_err(|e| err("option", e))?;
-        push.connect(endpoint).map_err(|e| err("connect", e))?;
-        for _ in 0..count {
-            push.send(Message::from(payload.clone()))
-                .map_err(|e| err("send", e))?;
-        }
+        let push = brokerless_push(&ctx, endpoint)?;
+        brokerless_send_loop(&push, size, count)?;
         // Closing the socket and then the context flushes what is still
         // queued (linger is infinite by default) before returning.
         drop(push);
@@ -159,26 +181,116 @@ mod child {
         Ok(())
     }
 
+    /// A PUSH socket of `ctx` connected to `endpoint`.
+    fn brokerless_push(ctx: &brokerless::Context, endpoint: &str) -> Res<brokerless::Socket> {
+        use brokerless::SocketType;
+        let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
+        let push = ctx.socket(SocketType::Push).map_err(|e| err("socket", e))?;
+        push.set_send_timeout(Some(CHILD_TIMEOUT))
+            .map_err(|e| err("option", e))?;
+        push.connect(endpoint).map_err(|e| err("connect", e))?;
+        Ok(push)
+    }
+
+    /// Sends `count` messages of `size` bytes.
+    fn brokerless_send_loop(push: &brokerless::Socket, size: usize, count: u64) -> Res<()> {
+        use brokerless::Message;
+        // Built once and shared: each message is a reference-counted view of
+        // the same buffer, no copy and no allocation of payload per message.
+        // This is the idiomatic way to send one payload repeatedly with
+        // `bytes::Bytes`.
+        let payload = bytes::Bytes::from(vec![0x5a_u8; size]);
+        for _ in 0..count {
+            push.send(Message::from(payload.clone()))
+                .map_err(|e| format!("send: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Over inproc: binds a PULL in this thread, runs the PUSH's part in a
+    /// second thread on a clone of the same context, and returns the
+    /// receiver's timed window.
+    fn brokerless_inproc(endpoint: &str, size: usize, count: u64) -> Res<Duration> {
+        use brokerless::SocketType;
+        let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
+        let ctx = common::brokerless_context()?;
+        let pull = ctx.socket(SocketType::Pull).map_err(|e| err("socket", e))?;
+        pull.set_recv_timeout(Some(CHILD_TIMEOUT))
+            .map_err(|e| err("option", e))?;
+        pull.bind(endpoint).map_err(|e| err("bind", e))?;
+        let sender_ctx = ctx.clone();
+        let endpoint = endpoint.to_owned();
+        let elapsed = with_sender_thread(
+            move || {
+                let push = brokerless_push(&sender_ctx, &endpoint)?;
+                brokerless_send_loop(&push, size, count)?;
+                Ok(push)
+            },
+            || brokerless_recv_loop(&pull, size, count),
+        )?;
+        drop(pull);
+        drop(ctx);
+        Ok(elapsed)
+    }
+
+    /// Runs `send` in a thread of its own and `recv` in this one, and
+    /// returns what `recv` measured once the sender thread has finished.
+    /// `send` returns its socket, dropped here only after everything was
+    /// received, so that closing it cannot race with the last messages.
+    /// If `recv` fails, the sender thread is left behind (the process is
+    /// about to exit with the error).
+    fn with_sender_thread<S: Send + 'static>(
+        send: impl FnOnce() -> Res<S> + Send + 'static,
+        recv: impl FnOnce() -> Res<Duration>,
+    ) -> Res<Duration> {
+        let sender = std::thread::Builder::new()
+            .name("sender".into())
+            .spawn(send)
+            .map_err(|e| format!("cannot start the sender thread: {e}"))?;
+        let elapsed = recv()?;
+        let socket = sender
+            .join()
+            .map_err(|_| "the sender thread panicked".to_string())?
+            .map_err(|e| format!("sender thread: {e}"))?;
+        drop(socket);
+        Ok(elapsed)
+    }
+
     /// The libzmq side through the raw C API, as libzmq's own
     /// `local_thr` / `remote_thr` use it.
     mod zmq {
-        use libzmq_peer::{SocketKind, ZMQ_RCVTIMEO, ZMQ_SNDTIMEO, ffi};
+        use std::ffi::c_void;
+
+        use libzmq_peer::{Context, SocketKind, ZMQ_RCVTIMEO, ZMQ_SNDTIMEO, ZmqError, ffi};
 
         use super::*;
-        use common::zmq::{Msg, Zmq, retry};
+        use common::zmq::{Msg, Zmq, retry, send_copies};
 
         pub fn recv(bind: &str, size: usize, count: u64) -> Res<Duration> {
             let z = Zmq::new(SocketKind::Pull.raw(), ZMQ_RCVTIMEO)?;
             z.bind(bind)?;
             announce(&z.last_endpoint()?);
+            // SAFETY: `z.sock` is live while `z` is, and used by this
+            // thread only.
+            unsafe { recv_loop(z.sock, size, count) }
+        }
 
+        /// Receives `count` messages of `size` bytes on `sock` and
+        /// returns the time from the first to the last.
+        ///
+        /// # Safety
+        ///
+        /// `sock` is a live libzmq socket that no other thread uses during
+        /// the call.
+        unsafe fn recv_loop(sock: *mut c_void, size: usize, count: u64) -> Res<Duration> {
             // One message reused for every receive, as in local_thr.
             let mut msg = Msg::new()?;
             let mut recv_one = |what: &str| -> Res<()> {
-                // SAFETY: live socket; `msg` is initialised, and
+                // SAFETY: live socket used by this thread only (the
+                // caller's promise); `msg` is initialised, and
                 // zmq_msg_recv releases its previous content first.
                 retry(what, || unsafe {
-                    ffi::zmq_msg_recv(msg.as_mut_ptr(), z.sock, 0)
+                    ffi::zmq_msg_recv(msg.as_mut_ptr(), sock, 0)
                 })?;
                 let got = msg.size();
                 if got != size {
@@ -202,6 +314,45 @@ mod child {
             // until everything queued has been sent (infinite linger).
             drop(z);
             Ok(())
+        }
+
+        /// Over inproc, as libzmq's `inproc_thr`: one context shared by
+        /// two threads, the PULL bound in this one, the PUSH created,
+        /// connected and used in the other.
+        pub fn inproc(endpoint: &str, size: usize, count: u64) -> Res<Duration> {
+            let zerr = |what: &'static str| move |e: ZmqError| format!("{what}: {e}");
+            let timeout = CHILD_TIMEOUT.as_millis() as i32;
+            // `Context` is `Send + Sync` and its clones share one libzmq
+            // context; `Socket` is `Send`, so the sender thread can hand
+            // its socket back (the join is the memory barrier libzmq asks
+            // for when a socket changes threads).
+            let ctx = Context::new().map_err(zerr("zmq_ctx_new"))?;
+            let pull = ctx.socket(SocketKind::Pull).map_err(zerr("zmq_socket"))?;
+            pull.set_rcvtimeo(timeout).map_err(zerr("ZMQ_RCVTIMEO"))?;
+            pull.bind(endpoint).map_err(zerr("zmq_bind"))?;
+            let sender_ctx = ctx.clone();
+            let endpoint = endpoint.to_owned();
+            let elapsed = with_sender_thread(
+                move || {
+                    let push = sender_ctx
+                        .socket(SocketKind::Push)
+                        .map_err(zerr("zmq_socket"))?;
+                    push.set_sndtimeo(timeout).map_err(zerr("ZMQ_SNDTIMEO"))?;
+                    push.connect(&endpoint).map_err(zerr("zmq_connect"))?;
+                    // SAFETY: `push` is live until it is returned, and only
+                    // this thread uses it meanwhile.
+                    unsafe { send_copies(push.as_raw(), &vec![0x5a_u8; size], count) }?;
+                    Ok(push)
+                },
+                // SAFETY: `pull` is live until it is dropped below, and
+                // only this thread uses it.
+                || unsafe { recv_loop(pull.as_raw(), size, count) },
+            )?;
+            // Sockets first, then the last context handle terminates the
+            // context (nothing is left to linger for).
+            drop(pull);
+            drop(ctx);
+            Ok(elapsed)
         }
     }
 }

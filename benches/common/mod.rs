@@ -8,10 +8,12 @@
 //! binds `tcp://127.0.0.1:*` and prints `endpoint <resolved>` on stdout,
 //! then a *connector* child given that endpoint; one of the two prints a
 //! result line. Every wait has a deadline and a child that is dropped
-//! before it exited successfully is killed, so nothing hangs.
+//! before it exited successfully is killed, so nothing hangs. Over
+//! inproc, which needs both sockets in one context, one child does both
+//! ([`Solo`]).
 //!
 //! Here: the environment settings (`BENCH_SCALE`, `BENCH_RUNS`,
-//! `BENCH_TIMEOUT`), the pair runner, interleaved runs, the throughput
+//! `BENCH_TIMEOUT`), the pair and solo runners, interleaved runs, the throughput
 //! measure both benchmarks make ([`Throughput`]), medians with min-max
 //! ranges, tables, the machine line, and a minimal libzmq socket through
 //! the raw C API ([`zmq`], in zmq.rs).
@@ -44,6 +46,10 @@ pub enum Transport {
     Tcp,
     /// A Unix domain socket file in the temporary directory.
     Ipc,
+    /// `inproc://`: both sockets in one context, so in one process; the
+    /// binder's child runs the connector as a thread of its own (see
+    /// [`Throughput`]).
+    Inproc,
 }
 
 #[allow(dead_code, reason = "not every benchmark uses it")]
@@ -60,6 +66,7 @@ impl Transport {
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed)
             ),
+            Transport::Inproc => format!("inproc://bench-{}", N.fetch_add(1, Ordering::Relaxed)),
         }
     }
 }
@@ -259,10 +266,50 @@ impl Pair<'_> {
     }
 }
 
+/// One child that binds and connects both ends itself (over inproc):
+/// `child <imp> <role> <endpoint> <args...>`. Like [`Pair::run`], it
+/// returns the rest of the child's `result_line` once the child exited
+/// successfully, all within `timeout`, and kills it otherwise.
+#[allow(dead_code, reason = "not every benchmark uses it")]
+pub struct Solo<'a> {
+    pub imp: Impl,
+    /// The process: its name in messages and its role argument.
+    pub process: (&'static str, &'a str),
+    /// Arguments after the endpoint.
+    pub args: &'a [String],
+    /// Prefix of the result line.
+    pub result_line: &'a str,
+    /// The endpoint the child binds and connects to.
+    pub endpoint: &'a str,
+}
+
+#[allow(dead_code, reason = "not every benchmark uses it")]
+impl Solo<'_> {
+    pub fn run(&self, exe: &Path, timeout: Duration) -> Res<String> {
+        let deadline = Instant::now() + timeout;
+        let mut kid = Kid::spawn(
+            self.process.0,
+            Command::new(exe)
+                .args(["child", self.imp.name(), self.process.1, self.endpoint])
+                .args(self.args)
+                .stdout(Stdio::piped()),
+        )?;
+        let lines = kid.stdout_lines()?;
+        let result = kid.wait_line(&lines, self.result_line, deadline, None)?;
+        kid.wait_success(deadline)?;
+        Ok(result)
+    }
+}
+
 /// A throughput measure: the binder receives `count` messages of `size`
 /// bytes from the connector (child arguments `<size> <count>`) and prints
 /// its timed window, from the first message received to the last, with
 /// [`report_elapsed`].
+///
+/// Over [`Transport::Inproc`] there is one child, with the role argument
+/// `<binder role>+<connector role>` (`recv+send`): it binds in its main
+/// thread, runs the connector's part in a second thread on the same
+/// context, and reports as the binder does.
 #[allow(dead_code, reason = "not every benchmark uses it")]
 pub struct Throughput {
     /// The receiving process: its name in messages and its role argument.
@@ -324,16 +371,32 @@ impl Throughput {
         count: u64,
         timeout: Duration,
     ) -> Res<Duration> {
-        let elapsed = Pair {
-            imp,
-            binder: self.binder,
-            connector: self.connector,
-            args: &[size.to_string(), count.to_string()],
-            reporter: Reporter::Binder,
-            result_line: ELAPSED_LINE,
-            bind: &self.transport.bind_endpoint(),
-        }
-        .run(exe, timeout)?;
+        let args = &[size.to_string(), count.to_string()];
+        let endpoint = &self.transport.bind_endpoint();
+        let elapsed = if self.transport == Transport::Inproc {
+            Solo {
+                imp,
+                process: (
+                    "process",
+                    &format!("{}+{}", self.binder.1, self.connector.1),
+                ),
+                args,
+                result_line: ELAPSED_LINE,
+                endpoint,
+            }
+            .run(exe, timeout)?
+        } else {
+            Pair {
+                imp,
+                binder: self.binder,
+                connector: self.connector,
+                args,
+                reporter: Reporter::Binder,
+                result_line: ELAPSED_LINE,
+                bind: endpoint,
+            }
+            .run(exe, timeout)?
+        };
         let ns: u64 = elapsed
             .parse()
             .map_err(|_| format!("{} printed a bad elapsed time {elapsed:?}", self.binder.0))?;

@@ -114,37 +114,51 @@ impl Zmq {
     }
 
     /// Sends `count` single-frame messages with a copy of `payload`
-    /// each, as libzmq's `remote_thr` sends.
+    /// each, as libzmq's `remote_thr` sends (see [`send_copies`]).
     pub fn send_copies(&self, payload: &[u8], count: u64) -> Res<()> {
-        let size = payload.len();
-        let mut msg = ffi::zmq_msg_t::zeroed();
-        for _ in 0..count {
-            // As remote_thr: a fresh message per send (libzmq allocates
-            // it, beyond 33 bytes), plus a copy of the payload into it,
-            // which remote_thr skips but real applications do.
-            // SAFETY: `msg` is valid, writable storage for a zmq_msg_t.
-            retry("zmq_msg_init_size", || unsafe {
-                ffi::zmq_msg_init_size(&mut msg, size)
-            })?;
-            // SAFETY: the message was just initialised with room for
-            // exactly `size` bytes at zmq_msg_data; the buffers are
-            // distinct.
-            unsafe {
-                let dst = ffi::zmq_msg_data(&mut msg).cast::<u8>();
-                std::ptr::copy_nonoverlapping(payload.as_ptr(), dst, size);
-            }
-            // SAFETY: live socket and initialised message; on success
-            // libzmq takes the content and leaves `msg` empty.
-            let sent = retry("zmq_msg_send", || unsafe {
-                ffi::zmq_msg_send(&mut msg, self.sock, 0)
-            });
-            // SAFETY: `msg` is initialised (empty after a successful
-            // send); closing it is what remote_thr does too.
-            unsafe { ffi::zmq_msg_close(&mut msg) };
-            sent?;
-        }
-        Ok(())
+        // SAFETY: `sock` is live while `self` is, and a `Zmq` (raw
+        // pointers, so neither `Send` nor `Sync`) is used by one thread.
+        unsafe { send_copies(self.sock, payload, count) }
     }
+}
+
+/// Sends `count` single-frame messages on `sock` with a copy of `payload`
+/// each, as libzmq's `remote_thr` sends.
+///
+/// # Safety
+///
+/// `sock` is a live libzmq socket that no other thread uses during the
+/// call.
+pub unsafe fn send_copies(sock: *mut c_void, payload: &[u8], count: u64) -> Res<()> {
+    let size = payload.len();
+    let mut msg = ffi::zmq_msg_t::zeroed();
+    for _ in 0..count {
+        // As remote_thr: a fresh message per send (libzmq allocates
+        // it, beyond 33 bytes), plus a copy of the payload into it,
+        // which remote_thr skips but real applications do.
+        // SAFETY: `msg` is valid, writable storage for a zmq_msg_t.
+        retry("zmq_msg_init_size", || unsafe {
+            ffi::zmq_msg_init_size(&mut msg, size)
+        })?;
+        // SAFETY: the message was just initialised with room for
+        // exactly `size` bytes at zmq_msg_data; the buffers are
+        // distinct.
+        unsafe {
+            let dst = ffi::zmq_msg_data(&mut msg).cast::<u8>();
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), dst, size);
+        }
+        // SAFETY: live socket used by this thread only (the caller's
+        // promise) and an initialised message; on success libzmq takes
+        // the content and leaves `msg` empty.
+        let sent = retry("zmq_msg_send", || unsafe {
+            ffi::zmq_msg_send(&mut msg, sock, 0)
+        });
+        // SAFETY: `msg` is initialised (empty after a successful
+        // send); closing it is what remote_thr does too.
+        unsafe { ffi::zmq_msg_close(&mut msg) };
+        sent?;
+    }
+    Ok(())
 }
 
 /// An initialised `zmq_msg_t`, boxed so that it never moves, closed on

@@ -636,6 +636,19 @@ impl Socket {
         self.kind
     }
 
+    /// The raw libzmq socket (`void *`), to call [`ffi`] functions the
+    /// wrapper does not cover, e.g. `zmq_msg_recv` into one reused message
+    /// as libzmq's perf tools do.
+    ///
+    /// Using it is `unsafe` at the call site, with two rules: the pointer is
+    /// valid only while this `Socket` lives (it is closed on drop; never
+    /// `zmq_close` it yourself), and only the thread that holds this
+    /// `Socket` at the time may use it (libzmq sockets are not thread
+    /// safe, and the pointer is not `Send`).
+    pub fn as_raw(&self) -> *mut c_void {
+        self.raw
+    }
+
     /// Binds to an endpoint (`zmq_bind`), e.g. `tcp://127.0.0.1:*`; read the
     /// actual port back with [`Socket::last_endpoint`].
     pub fn bind(&self, endpoint: &str) -> Result<(), ZmqError> {
