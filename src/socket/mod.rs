@@ -251,11 +251,18 @@ impl Socket {
     }
 
     /// Connects to `endpoint` (`tcp://host:port`, host names resolved
-    /// now, or `ipc://path`). Returns at once: the connection is made in
-    /// the background and re-made after any loss every
+    /// now, `ipc://path`, or `inproc://name` of a socket of the same
+    /// context). Returns at once: the connection is made in the background
+    /// and re-made after any loss every
     /// [`reconnect_interval`](Socket::set_reconnect_interval). The queue
     /// to this peer exists from now on, so messages sent before the peer
-    /// is up wait for it (up to the send high-water mark).
+    /// is up wait for it (up to the send high-water mark; see
+    /// [`set_immediate`](Socket::set_immediate) for the other way).
+    ///
+    /// inproc differs in two ways, as in libzmq: a connect made before the
+    /// bind is paired when the name is bound, but once its peer socket
+    /// closes it is not re-made (connect again); and inproc connections
+    /// report no monitor events.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let mut st = self.lock()?;
         let parsed = Endpoint::parse(endpoint)?;
@@ -329,7 +336,9 @@ impl Socket {
     /// connections accepted through it (after flushing for up to the
     /// linger). A wildcard bind is unbound by its resolved endpoint, as
     /// [`last_endpoint`](Socket::last_endpoint) reports it
-    /// (`tcp://0.0.0.0:41234`), not by `tcp://*:*`.
+    /// (`tcp://0.0.0.0:41234`), not by `tcp://*:*`. For `inproc://`, as
+    /// in libzmq, only the name is freed: sockets already paired through
+    /// it stay connected.
     ///
     /// Errors: [`Error::EndpointNotFound`] if nothing is bound there.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {

@@ -19,7 +19,9 @@ const CAPACITY: usize = 4096;
 /// Something that happened to one of a socket's endpoints or connections.
 /// `endpoint` is the bound endpoint (for listeners and the connections
 /// they accepted) or the connected one; `peer` is the remote address of a
-/// TCP connection (`None` for ipc, where peers have no address).
+/// TCP connection (`None` for ipc, where peers have no address). inproc
+/// pairings are not connections and report no events; only
+/// `BindFailed` and `MonitorStopped` concern them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MonitorEvent {
