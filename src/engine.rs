@@ -99,6 +99,13 @@ pub(crate) struct Engine {
     sends_subscriptions: bool,
     /// PUB/XPUB: inbound SUBSCRIBE/CANCEL become 1/0-prefixed messages.
     takes_subscriptions: bool,
+    /// The last fill found the outbound pipe empty: nothing taken from it
+    /// waits outside the transmit queue (a direct send may go now).
+    outbound_idle: bool,
+    /// A direct send's write failed; the next drive reports it.
+    failed: Option<io::Error>,
+    /// The I/O thread let go of this connection: no direct send.
+    retired: bool,
 }
 
 impl Engine {
@@ -120,7 +127,42 @@ impl Engine {
             outbound_closed: false,
             moved: 0,
             handshaken: false,
+            outbound_idle: false,
+            failed: None,
+            retired: false,
         }
+    }
+
+    /// Sends `msg` from the caller's thread, past the outbound pipe, if
+    /// the connection is idle: established, nothing waiting to be written
+    /// and nothing taken from the pipe still to encode. A write that the
+    /// kernel only partly takes leaves the rest to the I/O thread (a
+    /// writable edge follows). Returns whether the I/O thread must drive
+    /// the engine now (the write failed).
+    pub(crate) fn send_direct(&mut self, msg: Message) -> Result<bool, Message> {
+        if self.retired
+            || !self.conn.is_established()
+            || !self.outbound_idle
+            || self.outbound_closed
+            || self.failed.is_some()
+            || !self.conn.transmit().is_empty()
+        {
+            return Err(msg);
+        }
+        self.conn.send(&msg);
+        match self.write() {
+            Ok(_) => Ok(false),
+            Err(EngineError::Io(e)) => {
+                self.failed = Some(e);
+                Ok(true)
+            }
+            Err(_) => Ok(true),
+        }
+    }
+
+    /// The I/O thread stops serving this connection.
+    pub(crate) fn retire(&mut self) {
+        self.retired = true;
     }
 
     /// The stream, for (de)registration with the poller.
@@ -178,6 +220,9 @@ impl Engine {
         budget: usize,
     ) -> Result<Progress, EngineError> {
         self.moved = 0;
+        if let Some(e) = self.failed.take() {
+            return Err(EngineError::Io(e));
+        }
         self.tick()?;
         loop {
             let mut progress = false;
@@ -345,12 +390,16 @@ impl Engine {
     /// Encodes queued outbound messages until the batch is full.
     fn fill_transmit(&mut self, pipes: &mut EnginePipes) {
         while !self.outbound_closed && self.conn.transmit().len() < WRITE_BATCH {
+            self.outbound_idle = false;
             match pipes.outbound.read() {
                 pipe::Read::Message(msg) => match Subscription::from_message(&msg) {
                     Some(sub) if self.sends_subscriptions => self.conn.send_subscription(&sub),
                     _ => self.conn.send(&msg),
                 },
-                pipe::Read::Empty => break,
+                pipe::Read::Empty => {
+                    self.outbound_idle = true;
+                    break;
+                }
                 pipe::Read::Closed => self.outbound_closed = true,
             }
         }

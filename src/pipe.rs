@@ -47,6 +47,14 @@ pub(crate) trait PipeEvents: Send + Sync {
     fn writable(&self, id: PipeId);
 }
 
+/// A way to send a message at once, past the queue, from the writer's
+/// thread (see [`PipeReader::set_direct`]).
+pub(crate) trait DirectSink: Send + Sync {
+    /// Sends `msg` now, or hands it back when that cannot be done without
+    /// waiting (the message then goes through the queue as usual).
+    fn try_send(&self, msg: Message) -> Result<(), Message>;
+}
+
 struct State {
     queue: VecDeque<Message>,
     count: usize,
@@ -56,6 +64,8 @@ struct State {
     writer_closed: bool,
     reader_events: Option<Arc<dyn PipeEvents>>,
     writer_events: Option<Arc<dyn PipeEvents>>,
+    /// Where a write may go directly while the queue is empty.
+    direct: Option<Arc<dyn DirectSink>>,
 }
 
 struct Shared {
@@ -102,6 +112,7 @@ pub(crate) fn pipe(id: PipeId, hwm: usize) -> (PipeWriter, PipeReader) {
             writer_closed: false,
             reader_events: None,
             writer_events: None,
+            direct: None,
         }),
     });
     // Credit goes back in batches (libzmq's low-water mark), but never
@@ -163,10 +174,26 @@ impl PipeWriter {
         self.write_inner(msg, false)
     }
 
-    fn write_inner(&self, msg: Message, bounded: bool) -> Result<(), WriteError> {
+    fn write_inner(&self, mut msg: Message, bounded: bool) -> Result<(), WriteError> {
         let mut st = self.shared.lock();
         if st.reader_closed {
             return Err(WriteError::Closed(msg));
+        }
+        if bounded
+            && st.queue.is_empty()
+            && let Some(sink) = st.direct.clone()
+        {
+            // Nothing is queued ahead of it, and only this writer adds to
+            // the queue, so sending past it keeps the order.
+            drop(st);
+            match sink.try_send(msg) {
+                Ok(()) => return Ok(()),
+                Err(back) => msg = back,
+            }
+            st = self.shared.lock();
+            if st.reader_closed {
+                return Err(WriteError::Closed(msg));
+            }
         }
         if bounded && self.shared.conflate.load(Ordering::Relaxed) {
             // Only the newest message is worth reading. Control messages
@@ -325,6 +352,13 @@ impl PipeReader {
         }
     }
 
+    /// Lets the writer send directly through `sink` while the queue is
+    /// empty (`None` stops it). The reader must keep everything it took
+    /// from the queue flowing ahead of such sends.
+    pub(crate) fn set_direct(&self, sink: Option<Arc<dyn DirectSink>>) {
+        self.shared.lock().direct = sink;
+    }
+
     /// Takes the next message.
     pub(crate) fn read(&mut self) -> Read {
         if let Some(msg) = self.local.pop_front() {
@@ -394,6 +428,7 @@ impl Drop for PipeReader {
         let mut st = self.shared.lock();
         st.reader_closed = true;
         st.reader_events = None;
+        st.direct = None;
         st.queue.clear();
         st.writer_blocked = false;
         let events = st.writer_events.clone();
@@ -534,6 +569,50 @@ mod tests {
         assert!(matches!(r.read(), Read::Closed));
         assert!(matches!(w.write(msg(2)), Err(WriteError::Closed(_))));
         assert!(w.is_closed());
+    }
+
+    /// A sink that takes messages while `open`, and records them.
+    #[derive(Default)]
+    struct Sink {
+        open: std::sync::atomic::AtomicBool,
+        taken: Mutex<Vec<Message>>,
+    }
+
+    impl DirectSink for Sink {
+        fn try_send(&self, msg: Message) -> Result<(), Message> {
+            if !self.open.load(Ordering::SeqCst) {
+                return Err(msg);
+            }
+            self.taken.lock().unwrap().push(msg);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn direct_sends_never_overtake_the_queue() {
+        let (w, mut r) = pipe(1, 0);
+        let sink = Arc::new(Sink::default());
+        r.set_direct(Some(sink.clone()));
+        // Refused: the message is queued.
+        w.write(msg(1)).unwrap();
+        // Accepted by the sink now, but the queue is not empty: queued.
+        sink.open.store(true, Ordering::SeqCst);
+        w.write(msg(2)).unwrap();
+        // Control messages always go through the queue.
+        w.write_control(msg(3)).unwrap();
+        assert!(sink.taken.lock().unwrap().is_empty());
+        for i in 1..=3 {
+            assert!(matches!(r.read(), Read::Message(m) if m[0] == *i.to_string().as_bytes()));
+        }
+        assert!(matches!(r.read(), Read::Empty));
+        // Queue empty: straight to the sink, no wake-up, no HWM count.
+        w.write(msg(4)).unwrap();
+        assert_eq!(sink.taken.lock().unwrap().len(), 1);
+        assert!(matches!(r.read(), Read::Empty));
+        // Gone with the reader.
+        drop(r);
+        assert!(matches!(w.write(msg(5)), Err(WriteError::Closed(_))));
+        assert_eq!(Arc::strong_count(&sink), 1);
     }
 
     /// Millions of messages with random pauses on both sides: a lost

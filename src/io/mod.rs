@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::engine::EnginePipes;
+use crate::engine::{Engine, EnginePipes};
 use crate::options::Options;
-use crate::pipe::{PipeEvents, PipeId};
+use crate::pipe::{DirectSink, PipeEvents, PipeId};
 use crate::socket::SocketShared;
 use crate::transport::{Listener, Remote};
+use crate::{Message, SocketType};
 use session::{Bound, Session};
 
 const WAKER: Token = Token(usize::MAX);
@@ -112,6 +113,41 @@ impl PipeEvents for SessionEvents {
 
     fn writable(&self, _id: PipeId) {
         self.io.post(IoCmd::PipeEvent(self.token));
+    }
+}
+
+/// Sends from the socket's thread straight into an idle connection, for
+/// the socket types that never have more than one message in flight per
+/// peer (REQ, REP): there is nothing to batch, and skipping the hand-off
+/// to the I/O thread saves a thread wake-up per message, a large part of
+/// a round trip's latency. Any other case (the I/O thread is busy with
+/// the engine, output is pending, the handshake is not done) goes
+/// through the pipe as usual.
+pub(crate) struct DirectSend {
+    pub engine: Arc<Mutex<Engine>>,
+    pub io: IoHandle,
+    pub token: usize,
+}
+
+impl DirectSend {
+    /// Whether sockets of type `t` send directly.
+    pub(crate) fn wanted(t: SocketType) -> bool {
+        matches!(t, SocketType::Req | SocketType::Rep)
+    }
+}
+
+impl DirectSink for DirectSend {
+    fn try_send(&self, msg: Message) -> Result<(), Message> {
+        // Never wait for the I/O thread: that is what the pipe is for.
+        let Ok(mut engine) = self.engine.try_lock() else {
+            return Err(msg);
+        };
+        let needs_drive = engine.send_direct(msg)?;
+        drop(engine);
+        if needs_drive {
+            self.io.post(IoCmd::PipeEvent(self.token));
+        }
+        Ok(())
     }
 }
 

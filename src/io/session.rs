@@ -10,12 +10,12 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 
-use super::{Entry, IoThread, SessionEvents, TimerKind};
+use super::{DirectSend, Entry, IoThread, SessionEvents, TimerKind};
 use crate::ProtocolError;
 use crate::engine::{Engine, EngineError, EnginePipes, Progress};
 use crate::options::Options;
@@ -56,8 +56,15 @@ enum State {
     Idle,
     /// A non-blocking connect is in progress.
     Connecting(Stream),
-    /// Connected; the engine runs the protocol.
-    Active(Box<Engine>),
+    /// Connected; the engine runs the protocol. It is shared with the
+    /// socket's thread for direct sends (REQ, REP; see `DirectSend`).
+    Active(Arc<Mutex<Engine>>),
+}
+
+/// The engine, locked: uncontended except against a direct send, which
+/// only ever tries the lock.
+fn lock(cell: &Mutex<Engine>) -> MutexGuard<'_, Engine> {
+    cell.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl State {
@@ -65,7 +72,7 @@ impl State {
         match self {
             State::Idle => "idle",
             State::Connecting(_) => "connecting",
-            State::Active(e) if e.is_established() => "active",
+            State::Active(e) if lock(e).is_established() => "active",
             State::Active(_) => "handshaking",
         }
     }
@@ -190,7 +197,7 @@ impl Session {
     /// Whether a closing session has nothing left to send.
     fn is_flushed(&mut self) -> bool {
         match &mut self.state {
-            State::Active(engine) => engine.is_flushed(self.pipes.as_mut()),
+            State::Active(engine) => lock(engine).is_flushed(self.pipes.as_mut()),
             _ => self
                 .pipes
                 .as_mut()
@@ -236,7 +243,7 @@ impl IoThread {
             Some(Entry::Session(s)) => match &mut s.state {
                 State::Connecting(_) => self.finish_connect(token),
                 State::Active(engine) => {
-                    engine.ready(readable, writable);
+                    lock(engine).ready(readable, writable);
                     self.drive(token);
                 }
                 State::Idle => {}
@@ -314,7 +321,7 @@ impl IoThread {
         };
         let engine = Engine::new(stream, s.zmtp_config());
         let handshake = s.options.handshake_interval;
-        s.set_state(State::Active(Box::new(engine)));
+        s.set_state(State::Active(Arc::new(Mutex::new(engine))));
         let generation = s.generation;
         if let Some(after) = handshake {
             self.arm(token, generation, TimerKind::Handshake, after);
@@ -405,7 +412,8 @@ impl IoThread {
                 }
                 return;
             };
-            match engine.drive(s.pipes.as_mut()) {
+            let progress = lock(engine).drive(s.pipes.as_mut());
+            match progress {
                 Ok(Progress::Idle) => {
                     if s.closing.is_some() && s.is_flushed() {
                         self.remove(token);
@@ -452,7 +460,7 @@ impl IoThread {
         let State::Active(engine) = &s.state else {
             return;
         };
-        let Some(at) = engine.poll_timeout() else {
+        let Some(at) = lock(engine).poll_timeout() else {
             return;
         };
         if s.heartbeat_at.is_some_and(|armed| armed <= at) {
@@ -478,13 +486,25 @@ impl IoThread {
         s.generation += 1; // voids the handshake timer
         s.heartbeat_at = None;
         s.backoff = None;
-        if let State::Active(engine) = &mut s.state {
-            engine.send_subscriptions(&s.socket.subscriptions);
-        }
+        let direct = match &s.state {
+            State::Active(engine) => {
+                lock(engine).send_subscriptions(&s.socket.subscriptions);
+                DirectSend::wanted(s.socket.socket_type).then(|| {
+                    Arc::new(DirectSend {
+                        engine: engine.clone(),
+                        io: io.clone(),
+                        token,
+                    })
+                })
+            }
+            _ => None,
+        };
         // The socket hears of the peer before the monitor does, so that a
         // call made after seeing the event finds the peer in place.
         if let Some(p) = &s.pipes {
             let id = p.outbound.id();
+            p.outbound
+                .set_direct(direct.map(|d| d as Arc<dyn pipe::DirectSink>));
             s.socket.mailbox.post(Command::Handshaken {
                 id,
                 info,
@@ -501,6 +521,7 @@ impl IoThread {
         let events = Arc::new(SessionEvents { io, token });
         out_r.set_events(events.clone());
         in_w.set_events(events);
+        out_r.set_direct(direct.map(|d| d as Arc<dyn pipe::DirectSink>));
         s.pipes = Some(EnginePipes {
             outbound: out_r,
             inbound: in_w,
@@ -525,7 +546,7 @@ impl IoThread {
         let Some(s) = self.session(token) else {
             return;
         };
-        let established = matches!(&s.state, State::Active(e) if e.is_established());
+        let established = matches!(&s.state, State::Active(e) if lock(e).is_established());
         if s.options.immediate && matches!(s.origin, Origin::Connect { .. }) {
             // The peer leaves the socket before the monitor hears of it,
             // so a send made after the event cannot pick it.
@@ -554,6 +575,9 @@ impl IoThread {
         };
         s.peer = None;
         let old = s.set_state(State::Idle);
+        if let Some(p) = &s.pipes {
+            p.outbound.set_direct(None);
+        }
         if s.options.immediate && matches!(s.origin, Origin::Connect { .. }) {
             // The peer leaves the socket with its connection; what was
             // queued for it goes too.
@@ -585,7 +609,11 @@ impl IoThread {
         let result = match state {
             State::Idle => Ok(()),
             State::Connecting(mut stream) => registry.deregister(&mut stream),
-            State::Active(mut engine) => registry.deregister(engine.stream_mut()),
+            State::Active(engine) => {
+                let mut engine = lock(&engine);
+                engine.retire();
+                registry.deregister(engine.stream_mut())
+            }
         };
         if let Err(e) = result {
             log::debug!("deregister: {e}");
@@ -680,7 +708,7 @@ impl IoThread {
                 }
             }
             TimerKind::Handshake => {
-                if matches!(&s.state, State::Active(e) if !e.is_established()) {
+                if matches!(&s.state, State::Active(e) if !lock(e).is_established()) {
                     let error = ProtocolError::HandshakeTimeout;
                     log::warn!("{}: closing connection: {error}", s.describe());
                     self.connection_failed(t.token, Some(error));
