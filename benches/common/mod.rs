@@ -406,14 +406,15 @@ impl Throughput {
 
 /// A child process that is killed if it is dropped before it exited
 /// successfully, so that every error path cleans up.
-struct Kid {
+pub struct Kid {
     role: &'static str,
     child: Child,
     reaped: bool,
 }
 
+#[allow(dead_code, reason = "not every benchmark uses every method")]
 impl Kid {
-    fn spawn(role: &'static str, cmd: &mut Command) -> Res<Kid> {
+    pub fn spawn(role: &'static str, cmd: &mut Command) -> Res<Kid> {
         let child = cmd
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
@@ -426,9 +427,14 @@ impl Kid {
         })
     }
 
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Forwards the child's stdout lines to a channel from a thread, so
     /// that the parent can wait for them with a deadline.
-    fn stdout_lines(&mut self) -> Res<mpsc::Receiver<String>> {
+    pub fn stdout_lines(&mut self) -> Res<mpsc::Receiver<String>> {
         let out = self
             .child
             .stdout
@@ -448,7 +454,7 @@ impl Kid {
 
     /// Fails if the child has exited unsuccessfully (or at all, when
     /// `must_live`).
-    fn check(&mut self, must_live: bool) -> Res<()> {
+    pub fn check(&mut self, must_live: bool) -> Res<()> {
         match self.child.try_wait() {
             Ok(None) => Ok(()),
             Ok(Some(status)) => {
@@ -465,7 +471,7 @@ impl Kid {
 
     /// Waits for the stdout line starting with `prefix` and returns the
     /// rest, while watching this child and `other` for failures.
-    fn wait_line(
+    pub fn wait_line(
         &mut self,
         lines: &mpsc::Receiver<String>,
         prefix: &str,
@@ -505,7 +511,7 @@ impl Kid {
     }
 
     /// Waits for a successful exit.
-    fn wait_success(&mut self, deadline: Instant) -> Res<()> {
+    pub fn wait_success(&mut self, deadline: Instant) -> Res<()> {
         loop {
             self.check(false)?;
             if self.reaped {
@@ -734,6 +740,7 @@ pub fn announce(endpoint: &str) {
 }
 
 /// Prints a throughput receiver's timed window as its result line.
+#[allow(dead_code, reason = "not every benchmark uses it")]
 pub fn report_elapsed(elapsed: Duration) -> Res<()> {
     println!("{ELAPSED_LINE}{}", elapsed.as_nanos());
     Ok(())
