@@ -451,6 +451,12 @@ impl ReadBuffer {
     fn spare(&mut self, want: usize) -> &mut [u8] {
         let filled = self.data.len() - self.spare;
         if self.spare < want {
+            // Drop the old room before reserving, so that the buffer can
+            // take the new room from the space already consumed at its
+            // front instead of allocating afresh (for an idle connection,
+            // 8 KiB of its 22).
+            self.data.truncate(filled);
+            self.data.reserve(want);
             self.data.resize(filled + want, 0);
             self.spare = want;
         }

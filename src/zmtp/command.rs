@@ -148,9 +148,12 @@ impl Properties {
     }
 
     /// Decodes a whole property list (the rest of a READY body). Names
-    /// and values are slices of `data`. A zero-length name or a list cut
-    /// short is [`ProtocolError::MalformedMetadata`].
-    pub fn decode(mut data: Bytes) -> Result<Properties, ProtocolError> {
+    /// and values are slices of one copy of `data`: properties live as
+    /// long as the connection, and slices of `data` itself would keep the
+    /// whole receive buffer it came in alive with them. A zero-length
+    /// name or a list cut short is [`ProtocolError::MalformedMetadata`].
+    pub fn decode(data: Bytes) -> Result<Properties, ProtocolError> {
+        let mut data = Bytes::copy_from_slice(&data);
         let mut entries = Vec::new();
         while let Some((&name_len, _)) = data.split_first() {
             let name_len = usize::from(name_len);
