@@ -152,7 +152,7 @@ impl DirectSink for DirectSend {
 }
 
 /// Starts an I/O thread.
-pub(crate) fn spawn(index: usize) -> std::io::Result<(IoHandle, JoinHandle<()>)> {
+pub(crate) fn spawn(index: usize, spin: Duration) -> std::io::Result<(IoHandle, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let handle = IoHandle {
@@ -169,6 +169,7 @@ pub(crate) fn spawn(index: usize) -> std::io::Result<(IoHandle, JoinHandle<()>)>
         timers: BinaryHeap::new(),
         ready: Vec::new(),
         shutting_down: false,
+        spin,
     };
     let join = std::thread::Builder::new()
         .name(format!("brokerless-io-{index}"))
@@ -212,6 +213,8 @@ struct IoThread {
     /// the next (non-blocking) poll.
     ready: Vec<usize>,
     shutting_down: bool,
+    /// How long to keep polling without blocking before sleeping.
+    spin: Duration,
 }
 
 impl IoThread {
@@ -230,7 +233,7 @@ impl IoThread {
             } else {
                 Some(Duration::ZERO)
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            if let Err(e) = self.wait(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::error!("poll failed: {e}");
                 }
@@ -264,6 +267,32 @@ impl IoThread {
                 self.drive(token);
             }
         }
+    }
+
+    /// Polls for events: first without blocking for up to `spin`
+    /// (yielding the CPU between polls), so that an event coming soon
+    /// after the last one is taken without the cost of a wake-up; then
+    /// blocking until `timeout`.
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> std::io::Result<()> {
+        let spin = match timeout {
+            Some(t) => self.spin.min(t),
+            None => self.spin,
+        };
+        if !spin.is_zero() {
+            let until = Instant::now() + spin;
+            loop {
+                self.poll.poll(events, Some(Duration::ZERO))?;
+                if !events.is_empty() || Instant::now() >= until {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+            if !events.is_empty() {
+                return Ok(());
+            }
+        }
+        let left = timeout.map(|t| t.saturating_sub(spin));
+        self.poll.poll(events, left)
     }
 
     fn on_command(&mut self, cmd: IoCmd) {

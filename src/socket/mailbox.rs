@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::pipe::{PipeEvents, PipeId, PipeReader, PipeWriter};
 use crate::zmtp::PeerInfo;
@@ -64,8 +64,8 @@ pub(crate) struct Mailbox {
     inner: Mutex<Inner>,
     cond: Condvar,
     pending: AtomicBool,
-    /// Mirrors `Inner::waiters` so `pass_on` costs no lock when nobody
-    /// waits.
+    /// Threads inside `wait`, spinning or sleeping, so `pass_on` costs no
+    /// lock when nobody waits.
     sleepers: AtomicUsize,
 }
 
@@ -140,11 +140,31 @@ impl Mailbox {
     }
 
     /// Sleeps until something is posted or `deadline` passes; returns
-    /// false on timeout.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+    /// false on timeout. First it looks for a post for up to `spin`
+    /// without sleeping (yielding the CPU between looks): a post that
+    /// comes that soon then costs no wake-up. Returning early is always
+    /// safe, as the caller re-checks its condition and waits again.
+    pub(crate) fn wait(&self, deadline: Option<Instant>, spin: Duration) -> bool {
+        // A spinning thread counts as asleep for `pass_on`: it must be
+        // told of what another thread left for it, or it would go on to
+        // sleep through it.
+        self.sleepers.fetch_add(1, Ordering::AcqRel);
+        if !spin.is_zero() {
+            let until = Instant::now() + spin;
+            let until = deadline.map_or(until, |d| d.min(until));
+            loop {
+                if self.pending.load(Ordering::Acquire) {
+                    self.sleepers.fetch_sub(1, Ordering::AcqRel);
+                    return true;
+                }
+                if Instant::now() >= until {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
         let mut inner = self.lock();
         inner.waiters += 1;
-        self.sleepers.fetch_add(1, Ordering::AcqRel);
         let mut ok = true;
         while !inner.signaled {
             match deadline {
@@ -202,28 +222,51 @@ impl PipeEvents for Mailbox {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::time::Duration;
 
     #[test]
     fn post_before_wait_is_not_lost() {
         let mb = Mailbox::new();
         mb.post(Command::Readable(7));
-        assert!(mb.wait(Some(Instant::now())));
+        assert!(mb.wait(Some(Instant::now()), Duration::ZERO));
         let mut out = Vec::new();
         mb.take(&mut out);
         assert!(matches!(out.as_slice(), [Command::Readable(7)]));
-        assert!(!mb.wait(Some(Instant::now() + Duration::from_millis(10))));
+        assert!(!mb.wait(
+            Some(Instant::now() + Duration::from_millis(10)),
+            Duration::ZERO
+        ));
     }
 
     #[test]
     fn wakes_a_sleeping_waiter() {
         let mb = Arc::new(Mailbox::new());
         let mb2 = mb.clone();
-        let t = std::thread::spawn(move || mb2.wait(None));
+        let t = std::thread::spawn(move || mb2.wait(None, Duration::from_micros(30)));
         // Whether the post lands before or after the wait starts, the
         // waiter returns.
         mb.post(Command::Writable(1));
         assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn pass_on_reaches_a_spinning_waiter() {
+        let mb = Arc::new(Mailbox::new());
+        let mb2 = mb.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Spins for a long time, then would sleep for good.
+            tx.send(mb2.wait(None, Duration::from_millis(300))).unwrap();
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mb.sleepers.load(Ordering::Acquire) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the spinning waiter is not counted"
+            );
+            std::thread::yield_now();
+        }
+        mb.pass_on();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(20)), Ok(true));
     }
 
     #[test]

@@ -504,7 +504,7 @@ impl Socket {
                     });
                 }
             }
-            self.shared.mailbox.wait(deadline.flatten());
+            self.shared.mailbox.wait(deadline.flatten(), self.ctx.spin);
         }
     }
 
