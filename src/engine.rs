@@ -99,6 +99,10 @@ pub(crate) struct Engine {
     sends_subscriptions: bool,
     /// PUB/XPUB: inbound SUBSCRIBE/CANCEL become 1/0-prefixed messages.
     takes_subscriptions: bool,
+    /// DISH: outbound 1/0-prefixed messages are JOIN/LEAVE commands.
+    sends_joins: bool,
+    /// RADIO: inbound JOIN/LEAVE become 1/0-prefixed messages.
+    takes_joins: bool,
     /// The last fill found the outbound pipe empty: nothing taken from it
     /// waits outside the transmit queue (a direct send may go now).
     outbound_idle: bool,
@@ -116,6 +120,8 @@ impl Engine {
         Engine {
             sends_subscriptions: matches!(t, SocketType::Sub | SocketType::XSub),
             takes_subscriptions: matches!(t, SocketType::Pub | SocketType::XPub),
+            sends_joins: t == SocketType::Dish,
+            takes_joins: t == SocketType::Radio,
             stream,
             conn: Connection::new(config),
             input: ReadBuffer::default(),
@@ -173,15 +179,29 @@ impl Engine {
     /// SUB/XSUB: queues every subscription in `set` (after a handshake,
     /// before anything from the pipe), in the form the peer asks for.
     pub(crate) fn send_subscriptions(&mut self, set: &std::sync::Mutex<CountedTrie>) {
-        if !self.sends_subscriptions {
+        if !self.sends_subscriptions && !self.sends_joins {
             return;
         }
         let topics = set.lock().unwrap_or_else(|e| e.into_inner()).topics();
         for topic in topics {
-            self.conn.send_subscription(&Subscription {
+            self.send_control(&Subscription {
                 subscribe: true,
                 topic: topic.into(),
             });
+        }
+    }
+
+    /// Queues a subscription change, or for a DISH a JOIN or LEAVE.
+    fn send_control(&mut self, sub: &Subscription) {
+        if self.sends_joins {
+            let group = sub.topic.clone();
+            self.conn.send_command(&if sub.subscribe {
+                Command::Join(group)
+            } else {
+                Command::Leave(group)
+            });
+        } else {
+            self.conn.send_subscription(sub);
         }
     }
 
@@ -338,8 +358,23 @@ impl Engine {
                     };
                     self.deliver(pipes.as_deref_mut(), sub.to_message());
                 }
-                // PING is answered by the core itself; JOIN/LEAVE belong to
-                // later socket types.
+                // A RADIO's socket sees joins and leaves as subscriptions.
+                Event::Command(Command::Join(group)) if self.takes_joins => {
+                    let sub = Subscription {
+                        subscribe: true,
+                        topic: group,
+                    };
+                    self.deliver(pipes.as_deref_mut(), sub.to_message());
+                }
+                Event::Command(Command::Leave(group)) if self.takes_joins => {
+                    let sub = Subscription {
+                        subscribe: false,
+                        topic: group,
+                    };
+                    self.deliver(pipes.as_deref_mut(), sub.to_message());
+                }
+                // PING is answered by the core itself; other commands are
+                // not for this socket type.
                 Event::Command(_) => {}
             }
         }
@@ -393,7 +428,9 @@ impl Engine {
             self.outbound_idle = false;
             match pipes.outbound.read() {
                 pipe::Read::Message(msg) => match Subscription::from_message(&msg) {
-                    Some(sub) if self.sends_subscriptions => self.conn.send_subscription(&sub),
+                    Some(sub) if self.sends_subscriptions || self.sends_joins => {
+                        self.send_control(&sub)
+                    }
                     _ => self.conn.send(&msg),
                 },
                 pipe::Read::Empty => {

@@ -41,6 +41,13 @@ impl Message {
         Message::default()
     }
 
+    /// A message for a group, as RADIO sends and DISH receives it:
+    /// `[group, body]`. The group (at most 255 bytes) is checked by
+    /// `send`.
+    pub fn with_group(group: impl Into<Bytes>, body: impl Into<Bytes>) -> Message {
+        Message::from(vec![group.into(), body.into()])
+    }
+
     /// Appends a frame at the end.
     pub fn push(&mut self, frame: impl Into<Bytes>) {
         let frame = frame.into();

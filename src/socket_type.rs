@@ -128,6 +128,8 @@ impl SocketType {
                 | SocketType::Sub
                 | SocketType::XPub
                 | SocketType::XSub
+                | SocketType::Radio
+                | SocketType::Dish
         )
     }
 

@@ -61,6 +61,18 @@ impl CountedTrie {
         walk(&mut self.root, topic).unwrap_or(false)
     }
 
+    /// Whether `topic` itself is subscribed (exact match, as DISH groups).
+    pub(crate) fn contains(&self, topic: &[u8]) -> bool {
+        let mut node = &self.root;
+        for b in topic {
+            match node.children.get(b) {
+                Some(child) => node = child,
+                None => return false,
+            }
+        }
+        node.count > 0
+    }
+
     /// Whether some subscription is a prefix of `data`.
     pub(crate) fn matches(&self, data: &[u8]) -> bool {
         let mut node = &self.root;

@@ -6,12 +6,14 @@
 //! lock while it sleeps, so a socket can be shared between threads.
 
 mod dealer;
+mod dish;
 mod mailbox;
 mod monitor;
 mod options;
 mod pair;
 mod pull;
 mod push;
+mod radio;
 mod rep;
 mod req;
 mod router;
@@ -57,6 +59,10 @@ pub(crate) trait Pattern: Send {
             "only SUB sockets have subscriptions".into(),
         ))
     }
+    /// Joins (`true`) or leaves a group (DISH).
+    fn join(&mut self, _group: &[u8], _join: bool) -> Result<()> {
+        Err(Error::NotSupported("only DISH sockets join groups".into()))
+    }
     /// How many peers have at least one subscription (PUB).
     fn subscribers(&self) -> Option<usize> {
         None
@@ -80,6 +86,8 @@ fn new_pattern(t: SocketType, shared: &Arc<SocketShared>) -> Result<Box<dyn Patt
         SocketType::XPub => Ok(Box::new(xpub::XPub::new(true))),
         SocketType::XSub => Ok(Box::new(xsub::XSub::new(shared.clone()))),
         SocketType::Sub => Ok(Box::new(subscribe::Sub::new(shared.clone()))),
+        SocketType::Radio => Ok(Box::new(radio::Radio::default())),
+        SocketType::Dish => Ok(Box::new(dish::Dish::new(shared.clone()))),
         other => Err(Error::NotSupported(format!(
             "{other} sockets are not built yet"
         ))),
@@ -172,7 +180,10 @@ impl Socket {
         });
         let pattern = new_pattern(socket_type, &shared)?;
         let mut options = Options::default();
-        if matches!(socket_type, SocketType::Sub | SocketType::XSub) {
+        if matches!(
+            socket_type,
+            SocketType::Sub | SocketType::XSub | SocketType::Dish
+        ) {
             // As libzmq: queued subscriptions are not worth waiting for.
             options.linger = Some(Duration::ZERO);
         }
@@ -577,8 +588,29 @@ impl Socket {
         st.pattern.subscribe(topic.as_ref(), false)
     }
 
-    /// PUB and XPUB: waits until at least `n` peers are connected and
-    /// have sent at least one subscription each, or `timeout` passes
+    /// DISH: receive the messages of `group` (exact match; at most 255
+    /// bytes). Each received message is `[group, body]`. The join is sent
+    /// to every RADIO, and again after each reconnection.
+    ///
+    /// Errors, as libzmq: [`Error::InvalidArgument`] for a group over 255
+    /// bytes or one already joined; [`Error::NotSupported`] on other
+    /// socket types.
+    pub fn join(&self, group: impl AsRef<[u8]>) -> Result<()> {
+        let mut st = self.lock()?;
+        self.process_commands(&mut st);
+        st.pattern.join(group.as_ref(), true)
+    }
+
+    /// DISH: leaves `group` ([`Error::InvalidArgument`] if not a member).
+    pub fn leave(&self, group: impl AsRef<[u8]>) -> Result<()> {
+        let mut st = self.lock()?;
+        self.process_commands(&mut st);
+        st.pattern.join(group.as_ref(), false)
+    }
+
+    /// PUB, XPUB and RADIO: waits until at least `n` peers are connected
+    /// and have sent at least one subscription (RADIO: joined at least one
+    /// group) each, or `timeout` passes
     /// ([`Error::Timeout`]). This is the answer to the "slow joiner": a
     /// publisher that starts sending only then loses nothing to
     /// connections still being made. A peer with several subscriptions
@@ -598,7 +630,7 @@ impl Socket {
         )
     }
 
-    /// PUB: how many messages were not delivered to a peer because its
+    /// PUB, XPUB and RADIO (and BUS): how many messages were not delivered to a peer because its
     /// queue was at the high-water mark (counted once per peer missed).
     pub fn dropped_messages(&self) -> u64 {
         self.state
