@@ -59,7 +59,7 @@ pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
 pub use proxy::proxy;
-pub use socket::{Monitor, MonitorEvent, Socket};
+pub use socket::{BusPeer, Monitor, MonitorEvent, Socket, relay};
 pub use socket_type::SocketType;
 
 /// The README's examples, compiled and run as doctests.

@@ -72,6 +72,8 @@ pub(crate) struct Options {
     pub ipv6: bool,
     /// TCP keepalive settings for new connections.
     pub tcp_keepalive: Keepalive,
+    /// BUS: forward received messages to the other peers.
+    pub bus_relay: bool,
 }
 
 impl Options {
@@ -120,6 +122,7 @@ impl Default for Options {
             conflate: false,
             ipv6: false,
             tcp_keepalive: Keepalive::default(),
+            bus_relay: false,
         }
     }
 }

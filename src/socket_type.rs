@@ -130,15 +130,17 @@ impl SocketType {
                 | SocketType::XSub
                 | SocketType::Radio
                 | SocketType::Dish
+                | SocketType::Bus
         )
     }
 
     /// Whether this type sends its `Identity` (routing id) in READY, as
-    /// libzmq does for REQ, DEALER and ROUTER.
+    /// libzmq does for REQ, DEALER and ROUTER (and BUS, so that a node can
+    /// tell its peers apart in [`Socket::bus_peers`](crate::Socket::bus_peers)).
     pub fn sends_identity(self) -> bool {
         matches!(
             self,
-            SocketType::Req | SocketType::Dealer | SocketType::Router
+            SocketType::Req | SocketType::Dealer | SocketType::Router | SocketType::Bus
         )
     }
 }

@@ -5,6 +5,7 @@
 //! the pipes and the [`Mailbox`]. A blocking call never holds the state
 //! lock while it sleeps, so a socket can be shared between threads.
 
+mod bus;
 mod dealer;
 mod dish;
 mod mailbox;
@@ -25,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use bus::{BusPeer, relay};
 pub(crate) use mailbox::{Command, Mailbox, Peer};
 pub use monitor::{Monitor, MonitorEvent};
 
@@ -67,6 +69,10 @@ pub(crate) trait Pattern: Send {
     fn subscribers(&self) -> Option<usize> {
         None
     }
+    /// BUS: the peers and their drops.
+    fn bus_peers(&self) -> Option<Vec<bus::BusPeer>> {
+        None
+    }
     /// Messages dropped because a peer's queue was full (PUB).
     fn dropped(&self) -> u64 {
         0
@@ -87,10 +93,8 @@ fn new_pattern(t: SocketType, shared: &Arc<SocketShared>) -> Result<Box<dyn Patt
         SocketType::XSub => Ok(Box::new(xsub::XSub::new(shared.clone()))),
         SocketType::Sub => Ok(Box::new(subscribe::Sub::new(shared.clone()))),
         SocketType::Radio => Ok(Box::new(radio::Radio::default())),
+        SocketType::Bus => Ok(Box::new(bus::Bus::new())),
         SocketType::Dish => Ok(Box::new(dish::Dish::new(shared.clone()))),
-        other => Err(Error::NotSupported(format!(
-            "{other} sockets are not built yet"
-        ))),
     }
 }
 
@@ -630,8 +634,9 @@ impl Socket {
         )
     }
 
-    /// PUB, XPUB and RADIO (and BUS): how many messages were not delivered to a peer because its
-    /// queue was at the high-water mark (counted once per peer missed).
+    /// PUB, XPUB, RADIO and BUS: how many messages were not delivered to
+    /// a peer because its queue was at the high-water mark (counted once
+    /// per peer missed).
     pub fn dropped_messages(&self) -> u64 {
         self.state
             .lock()
