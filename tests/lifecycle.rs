@@ -44,7 +44,27 @@ fn context_shutdown_closes_every_descriptor_and_thread() {
             lost.set_linger(Some(Duration::ZERO)).unwrap();
             lost.connect("tcp://127.0.0.1:1").unwrap();
         }
+        // udp://: a DISH's bind and a RADIO's connect, both still open at
+        // the shutdown.
+        let dish = ctx.socket(SocketType::Dish).unwrap();
+        dish.set_recv_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        dish.bind("udp://127.0.0.1:*").unwrap();
+        dish.join("g").unwrap();
+        let radio = ctx.socket(SocketType::Radio).unwrap();
+        radio.connect(&dish.last_endpoint().unwrap()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            radio
+                .send(brokerless::Message::with_group("g", "x"))
+                .unwrap();
+            if dish.recv().is_ok() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "udp never delivered");
+        }
         ctx.shutdown();
+        drop((dish, radio));
         std::fs::remove_dir_all(&dir).unwrap();
     }
     assert_eq!(open_fds(), fds, "descriptors leaked");

@@ -1,15 +1,16 @@
 //! The I/O thread: a hand-rolled mio event loop.
 //!
 //! One [`mio::Poll`], one [`mio::Waker`] for commands from user threads,
-//! a slab of entries (listeners and sessions) whose keys are the poll
-//! tokens, and a timer heap. Every readiness is drained to WouldBlock by
-//! the engine; commands are coalesced so a burst of posts costs one
-//! wake-up. No protocol logic lives here.
+//! a slab of entries (listeners, sessions and `udp://` links) whose keys
+//! are the poll tokens, and a timer heap. Every readiness is drained to
+//! WouldBlock by the engine (or the link); commands are coalesced so a
+//! burst of posts costs one wake-up. No protocol logic lives here.
 //!
 //! Ownership: the thread owns every listener, stream and engine, and the
 //! engine ends of the pipes. Users reach it only through [`IoHandle::post`].
 
 mod session;
+mod udp;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -28,6 +29,7 @@ use crate::socket::SocketShared;
 use crate::transport::{Listener, Remote};
 use crate::{Message, SocketType};
 use session::{Bound, Session};
+pub(crate) use udp::UdpLink;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -66,7 +68,9 @@ pub(crate) enum IoCmd {
     },
     /// Drop the session connected to `endpoint` at once.
     Disconnect { socket: u64, endpoint: String },
-    /// A pipe of the session with this token has news.
+    /// Serve a `udp://` bind (DISH) or connect (RADIO).
+    Udp(UdpLink),
+    /// A pipe of the session or link with this token has news.
     PipeEvent(usize),
     /// The context is shutting down: flush within each linger, then exit.
     Shutdown,
@@ -202,6 +206,7 @@ struct Timer {
 enum Entry {
     Listener(Bound),
     Session(Session),
+    Udp(UdpLink),
 }
 
 struct IoThread {
@@ -264,7 +269,7 @@ impl IoThread {
             }
             self.fire_timers();
             for token in std::mem::take(&mut self.ready) {
-                self.drive(token);
+                self.drive_entry(token);
             }
         }
     }
@@ -341,8 +346,18 @@ impl IoThread {
                     self.remove(token);
                 }
             }
-            IoCmd::PipeEvent(token) => self.drive(token),
+            IoCmd::Udp(link) => self.add_udp(link),
+            IoCmd::PipeEvent(token) => self.drive_entry(token),
             IoCmd::Shutdown => self.shutdown(),
+        }
+    }
+
+    /// Drives a session or a udp link.
+    fn drive_entry(&mut self, token: usize) {
+        if matches!(self.entries.get(token), Some(Entry::Udp(_))) {
+            self.drive_udp(token);
+        } else {
+            self.drive(token);
         }
     }
 
@@ -409,6 +424,7 @@ impl IoThread {
             .filter(|(_, e)| match e {
                 Entry::Listener(l) => l.socket.id == socket,
                 Entry::Session(s) => s.socket.id == socket,
+                Entry::Udp(u) => u.owner_id() == socket,
             })
             .map(|(k, _)| k)
             .collect();
@@ -424,6 +440,7 @@ impl IoThread {
             let linger = match &self.entries[token] {
                 Entry::Listener(_) => None,
                 Entry::Session(s) => s.options.linger,
+                Entry::Udp(u) => u.linger(),
             };
             self.begin_close(token, linger);
         }

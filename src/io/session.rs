@@ -231,6 +231,7 @@ impl IoThread {
                         && s.endpoint() == endpoint
                         && connected == matches!(s.origin, Origin::Connect { .. })
                 }
+                Entry::Udp(u) => u.is_endpoint(socket, endpoint, connected),
             })
             .map(|(k, _)| k)
             .collect()
@@ -248,6 +249,7 @@ impl IoThread {
                 }
                 State::Idle => {}
             },
+            Some(Entry::Udp(_)) => self.drive_udp(token),
             None => {}
         }
     }
@@ -536,6 +538,7 @@ impl IoThread {
             reader: in_r,
             info: Some(info),
             routing_id,
+            datagram_max: None,
         }));
         s.emit(|endpoint, peer| MonitorEvent::HandshakeSucceeded { endpoint, peer });
     }
@@ -648,6 +651,7 @@ impl IoThread {
                 log::debug!("{endpoint}: listener closed");
                 socket.emit(|| MonitorEvent::Closed { endpoint });
             }
+            Some(Entry::Udp(link)) => self.drop_udp(link),
             None => {}
         }
     }
@@ -655,6 +659,10 @@ impl IoThread {
     /// Starts closing an entry: listeners go at once, sessions flush for
     /// up to `linger`.
     pub(super) fn begin_close(&mut self, token: usize, linger: Option<Duration>) {
+        if matches!(self.entries.get(token), Some(Entry::Udp(_))) {
+            self.close_udp(token, linger);
+            return;
+        }
         let Some(s) = self.session(token) else {
             self.remove(token);
             return;
@@ -675,6 +683,12 @@ impl IoThread {
     }
 
     pub(super) fn on_timer(&mut self, t: super::Timer) {
+        if matches!(self.entries.get(t.token), Some(Entry::Udp(_))) {
+            if t.kind == TimerKind::Linger {
+                self.udp_linger_expired(t.token);
+            }
+            return;
+        }
         if t.kind == TimerKind::Accept {
             if matches!(self.entries.get(t.token), Some(Entry::Listener(_))) {
                 self.accept(t.token);

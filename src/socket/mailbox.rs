@@ -29,6 +29,11 @@ pub(crate) struct Peer {
     /// The routing id a ROUTER is to give this peer (its
     /// `connect_routing_id` at `connect`), overriding the peer's own.
     pub routing_id: Option<bytes::Bytes>,
+    /// `Some(max)` for a datagram peer (a RADIO's `udp://` connect): it
+    /// sends no joins, so a RADIO gives it every group, and a message
+    /// whose datagram would exceed `max` bytes cannot go to it. `None`
+    /// for every stream and inproc peer.
+    pub datagram_max: Option<usize>,
 }
 
 /// A change the socket must process.

@@ -252,6 +252,17 @@ impl Socket {
             st.last_endpoint = Some(endpoint.to_string());
             return Ok(());
         }
+        if let Endpoint::Udp(ep) = &parsed {
+            // DISH only: no listener, one peer fed with datagrams.
+            let (link, peer) = crate::io::UdpLink::bind(ep, &self.shared, &st.options)?;
+            let resolved = link.endpoint().to_string();
+            log::debug!("socket {} bound to {resolved}", self.shared.id);
+            self.attach(&mut st, peer);
+            self.io.post(IoCmd::Udp(link));
+            st.bound.push(resolved.clone());
+            st.last_endpoint = Some(resolved);
+            return Ok(());
+        }
         let (listener, resolved) = parsed.listen(st.options.backlog, st.options.ipv6)?;
         log::debug!("socket {} bound to {resolved}", self.shared.id);
         self.io.post(IoCmd::Listen {
@@ -297,6 +308,16 @@ impl Socket {
             st.last_endpoint = Some(endpoint.to_string());
             return Ok(());
         }
+        if let Endpoint::Udp(ep) = &parsed {
+            // RADIO only: no connection, each message one datagram.
+            let (link, peer) =
+                crate::io::UdpLink::connect(ep, endpoint, &self.shared, &st.options)?;
+            self.attach(&mut st, peer);
+            self.io.post(IoCmd::Udp(link));
+            st.connected.push(endpoint.to_string());
+            st.last_endpoint = Some(endpoint.to_string());
+            return Ok(());
+        }
         let addrs = parsed.remotes(st.options.ipv6)?;
         if st.options.immediate {
             // The peer joins the socket at each handshake (see
@@ -329,6 +350,7 @@ impl Socket {
                 reader: in_r,
                 info: None,
                 routing_id,
+                datagram_max: None,
             },
         );
         self.io.post(IoCmd::Connect {

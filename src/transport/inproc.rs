@@ -102,6 +102,7 @@ fn attach_to_binder(
         reader,
         info: Some(connector.info()),
         routing_id: None,
+        datagram_max: None,
     }));
 }
 
@@ -188,6 +189,7 @@ impl Registry {
                     reader: c_r,
                     info: Some(binder.info()),
                     routing_id: None,
+                    datagram_max: None,
                 })
             }
             None => {
@@ -210,6 +212,7 @@ impl Registry {
                     reader: c_r,
                     info: None,
                     routing_id: None,
+                    datagram_max: None,
                 })
             }
         }

@@ -3,11 +3,13 @@
 //! `tcp://` and `ipc://` carry ZMTP over a byte stream; both are wrapped
 //! in [`Stream`] and [`Listener`] so that the engine and the I/O thread
 //! handle them alike. `inproc://` joins sockets of one context with pipes
-//! alone (see [`inproc`]).
+//! alone (see [`inproc`]). `udp://` carries RADIO/DISH messages as single
+//! datagrams, with no stream and no ZMTP (see [`udp`]).
 
 pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
+pub(crate) mod udp;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
@@ -26,6 +28,8 @@ pub(crate) enum Endpoint {
     Ipc(ipc::IpcEndpoint),
     /// `inproc://name`: handled by the context, not the I/O thread.
     Inproc(String),
+    /// `udp://host:port`: RADIO/DISH datagrams, no listener, no stream.
+    Udp(udp::UdpEndpoint),
 }
 
 impl Endpoint {
@@ -39,6 +43,7 @@ impl Endpoint {
             "ipc" => Ok(Endpoint::Ipc(ipc::IpcEndpoint::parse(rest)?)),
             "inproc" if !rest.is_empty() => Ok(Endpoint::Inproc(rest.to_string())),
             "inproc" => Err(Error::InvalidEndpoint("inproc:// needs a name".into())),
+            "udp" => Ok(Endpoint::Udp(udp::UdpEndpoint::parse(rest)?)),
             other => Err(Error::InvalidEndpoint(format!(
                 "unknown transport {other:?} in {s:?}"
             ))),
@@ -59,6 +64,7 @@ impl Endpoint {
             Endpoint::Inproc(name) => Err(Error::InvalidEndpoint(format!(
                 "inproc://{name} has no listener"
             ))),
+            Endpoint::Udp(_) => Err(Error::InvalidEndpoint("udp:// has no listener".into())),
         }
     }
 
@@ -75,6 +81,7 @@ impl Endpoint {
             Endpoint::Inproc(name) => Err(Error::InvalidEndpoint(format!(
                 "inproc://{name} has no network address"
             ))),
+            Endpoint::Udp(_) => Err(Error::InvalidEndpoint("udp:// makes no connection".into())),
         }
     }
 }
@@ -250,8 +257,12 @@ mod tests {
     #[test]
     fn refuses_unknown_and_unbuilt_transports() {
         assert!(matches!(
-            Endpoint::parse("udp://1.2.3.4:5"),
+            Endpoint::parse("pgm://1.2.3.4:5"),
             Err(Error::InvalidEndpoint(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("udp://1.2.3.4:5"),
+            Ok(Endpoint::Udp(_))
         ));
         assert!(matches!(Endpoint::parse("inproc://x"), Ok(Endpoint::Inproc(n)) if n == "x"));
         assert!(matches!(

@@ -30,7 +30,13 @@ pub(crate) struct TcpEndpoint {
 impl TcpEndpoint {
     /// Parses the part after `tcp://`.
     pub(crate) fn parse(s: &str) -> Result<TcpEndpoint> {
-        let bad = |why: &str| Error::InvalidEndpoint(format!("tcp://{s}: {why}"));
+        TcpEndpoint::parse_for("tcp", s)
+    }
+
+    /// Parses the `host:port` part of an endpoint of `scheme` (`tcp`, or
+    /// `udp`, which has the same syntax); errors name the scheme.
+    pub(crate) fn parse_for(scheme: &str, s: &str) -> Result<TcpEndpoint> {
+        let bad = |why: &str| Error::InvalidEndpoint(format!("{scheme}://{s}: {why}"));
         let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("missing :port"))?;
         let port = match port {
             "*" | "0" => None,
@@ -55,7 +61,7 @@ impl TcpEndpoint {
 
     /// The address to bind to. `*` is every IPv4 interface, or with
     /// `ipv6` every interface of both families (`[::]`, dual-stack).
-    fn bind_addr(&self, ipv6: bool) -> Result<SocketAddr> {
+    pub(crate) fn bind_addr(&self, ipv6: bool) -> Result<SocketAddr> {
         let port = self.port.unwrap_or(0);
         match &self.host {
             Host::Any if ipv6 => Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)),
