@@ -55,7 +55,8 @@ struct Link {
 }
 
 /// Which sequence numbers of one origin were seen: the highest, and a
-/// bitmap of the `WINDOW` below it.
+/// ring of `WINDOW` bits indexed by sequence number, holding the window
+/// below it (a new highest clears only the bits it moves past).
 struct Seen {
     top: u64,
     bits: [u64; (WINDOW / 64) as usize],
@@ -67,43 +68,48 @@ impl Seen {
             top: seq,
             bits: [0; (WINDOW / 64) as usize],
         };
-        s.set(0);
+        s.set(seq);
         s
     }
 
-    fn set(&mut self, back: u64) {
-        self.bits[(back / 64) as usize] |= 1 << (back % 64);
+    fn slot(seq: u64) -> (usize, u64) {
+        let i = seq % WINDOW;
+        ((i / 64) as usize, 1 << (i % 64))
     }
 
-    fn get(&self, back: u64) -> bool {
-        self.bits[(back / 64) as usize] & (1 << (back % 64)) != 0
+    fn set(&mut self, seq: u64) {
+        let (word, bit) = Seen::slot(seq);
+        self.bits[word] |= bit;
+    }
+
+    fn clear(&mut self, seq: u64) {
+        let (word, bit) = Seen::slot(seq);
+        self.bits[word] &= !bit;
+    }
+
+    fn get(&self, seq: u64) -> bool {
+        let (word, bit) = Seen::slot(seq);
+        self.bits[word] & bit != 0
     }
 
     /// Records `seq`; false if it was seen (or is too old to tell).
     fn insert(&mut self, seq: u64) -> bool {
         if seq > self.top {
-            let shift = seq - self.top;
-            if shift >= WINDOW {
+            if seq - self.top >= WINDOW {
                 self.bits = [0; (WINDOW / 64) as usize];
             } else {
-                // Move every bit `shift` places further back.
-                let old = self.bits;
-                self.bits = [0; (WINDOW / 64) as usize];
-                for back in 0..WINDOW - shift {
-                    if old[(back / 64) as usize] & (1 << (back % 64)) != 0 {
-                        self.set(back + shift);
-                    }
+                for s in self.top + 1..seq {
+                    self.clear(s);
                 }
             }
             self.top = seq;
-            self.set(0);
+            self.set(seq);
             return true;
         }
-        let back = self.top - seq;
-        if back >= WINDOW || self.get(back) {
+        if self.top - seq >= WINDOW || self.get(seq) {
             return false;
         }
-        self.set(back);
+        self.set(seq);
         true
     }
 }
@@ -357,6 +363,40 @@ mod tests {
         assert!(!s.insert(0));
         assert!(s.insert(1));
         assert!(!s.insert(1));
+    }
+
+    #[test]
+    fn the_window_agrees_with_a_naive_model() {
+        use std::collections::HashSet;
+        let mut state = 12345u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut s = Seen::new(5000);
+        let mut seen: HashSet<u64> = HashSet::from([5000]);
+        let mut top = 5000u64;
+        for _ in 0..100_000 {
+            let r = next();
+            // Mostly near the top, sometimes far ahead or far behind.
+            let seq = match r % 10 {
+                0 => top + r % 3000,
+                1 => top.saturating_sub(r % 3000),
+                _ => (top + r % 40).saturating_sub(20),
+            };
+            let expect = if seq > top {
+                true
+            } else {
+                top - seq < WINDOW && !seen.contains(&seq)
+            };
+            assert_eq!(s.insert(seq), expect, "seq {seq} top {top}");
+            if expect {
+                seen.insert(seq);
+                top = top.max(seq);
+            }
+        }
     }
 
     #[test]
