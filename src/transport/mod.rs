@@ -149,6 +149,39 @@ impl Read for Stream {
     }
 }
 
+/// Writes never raise SIGPIPE: a peer that has gone is an `EPIPE` error
+/// for the engine, not a signal that kills a host process which left
+/// SIGPIPE at its default (Rust programs ignore it, C hosts and fuzzers
+/// do not). `writev` has no flags, so writes go through `sendmsg` with
+/// `MSG_NOSIGNAL`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock().send_with_flags(buf, libc::MSG_NOSIGNAL)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.sock()
+            .send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Stream {
+    fn sock(&self) -> socket2::SockRef<'_> {
+        match self {
+            Stream::Tcp(s) => socket2::SockRef::from(s),
+            Stream::Ipc(s) => socket2::SockRef::from(s),
+        }
+    }
+}
+
+/// Elsewhere, plain writes (SIGPIPE as the platform has it).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
