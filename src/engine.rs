@@ -103,6 +103,9 @@ pub(crate) struct Engine {
     sends_joins: bool,
     /// RADIO: inbound JOIN/LEAVE become 1/0-prefixed messages.
     takes_joins: bool,
+    /// SUB and DISH: the topics or groups this peer was told of on this
+    /// connection, so that each goes out once (see `send_control`).
+    told: Option<std::collections::HashSet<bytes::Bytes>>,
     /// The last fill found the outbound pipe empty: nothing taken from it
     /// waits outside the transmit queue (a direct send may go now).
     outbound_idle: bool,
@@ -122,6 +125,7 @@ impl Engine {
             takes_subscriptions: matches!(t, SocketType::Pub | SocketType::XPub),
             sends_joins: t == SocketType::Dish,
             takes_joins: t == SocketType::Radio,
+            told: matches!(t, SocketType::Sub | SocketType::Dish).then(Default::default),
             stream,
             conn: Connection::new(config),
             input: ReadBuffer::default(),
@@ -192,7 +196,25 @@ impl Engine {
     }
 
     /// Queues a subscription change, or for a DISH a JOIN or LEAVE.
+    ///
+    /// A SUB or DISH tells each peer of a topic once per connection, and
+    /// cancels only what it told: the full set sent at the handshake and
+    /// the changes queued in the pipe meanwhile (or sent again when the
+    /// socket attaches an accepted peer) overlap, and a peer that counts
+    /// joins (libzmq's RADIO does) would otherwise need two LEAVEs.
+    /// XSUB passes every message on as it is: verbose XPUBs upstream want
+    /// each one.
     fn send_control(&mut self, sub: &Subscription) {
+        if let Some(told) = &mut self.told {
+            let fresh = if sub.subscribe {
+                told.insert(sub.topic.clone())
+            } else {
+                told.remove(&sub.topic)
+            };
+            if !fresh {
+                return;
+            }
+        }
         if self.sends_joins {
             let group = sub.topic.clone();
             self.conn.send_command(&if sub.subscribe {
