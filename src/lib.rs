@@ -48,6 +48,7 @@ mod io;
 mod message;
 mod options;
 mod pipe;
+mod poller;
 mod proxy;
 mod routing;
 mod socket;
@@ -58,8 +59,9 @@ pub mod zmtp;
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
+pub use poller::{Interest, PollEvent, Poller, ReadinessFd};
 pub use proxy::proxy;
-pub use socket::{BusPeer, Monitor, MonitorEvent, Socket, relay};
+pub use socket::{BusPeer, Monitor, MonitorEvent, RecvFuture, SendFuture, Socket, relay};
 pub use socket_type::SocketType;
 
 /// The README's examples, compiled and run as doctests.

@@ -35,6 +35,21 @@ impl LoadBalancer {
         self.pipes.len()
     }
 
+    /// Whether some pipe has room now. Full pipes found on the way are
+    /// parked (each will report room), dead ones dropped.
+    pub(crate) fn has_room(&mut self) -> bool {
+        while let Some(pipe) = self.pipes.current() {
+            if pipe.is_closed() {
+                self.pipes.remove_current();
+            } else if pipe.check_writable() {
+                return true;
+            } else {
+                self.pipes.deactivate_current();
+            }
+        }
+        false
+    }
+
     /// Sends `msg` to the next pipe with room and says which pipe took it,
     /// or hands the message back when every pipe is full (or there is
     /// none).

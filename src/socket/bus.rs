@@ -248,6 +248,10 @@ impl Pattern for Bus {
         Ok(Ok(()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        true
+    }
+
     fn recv(&mut self, options: &Options) -> Result<Option<Message>> {
         while let Some((from, mut msg)) = self.fq.recv() {
             let parsed = msg.pop_front().as_deref().and_then(parse_envelope);

@@ -33,6 +33,10 @@ impl Pattern for Dealer {
         Ok(self.lb.send(msg).map(|_| ()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        self.lb.has_room()
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Ok(self.fq.recv().map(|(_, m)| m))
     }

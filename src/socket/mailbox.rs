@@ -7,8 +7,9 @@
 //! only when someone is actually waiting (no syscall on the busy path),
 //! and `pending` lets the socket skip the lock when nothing was posted.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::pipe::{PipeEvents, PipeId, PipeReader, PipeWriter};
@@ -64,11 +65,32 @@ struct Inner {
     closed: bool,
 }
 
+/// Something outside the socket to tell of every post: a poller or a
+/// readiness handle. Called outside the mailbox's lock; must be quick.
+pub(crate) trait Watcher: Send + Sync {
+    /// Something was posted.
+    fn notify(&self);
+}
+
+static NEXT_WATCH: AtomicU64 = AtomicU64::new(1);
+
+/// Who is told of posts besides sleeping threads.
+#[derive(Default)]
+struct Watchers {
+    /// Async tasks waiting on the socket; each is woken once.
+    tasks: Vec<Waker>,
+    /// Pollers and readiness handles, told of every post.
+    always: Vec<(u64, Arc<dyn Watcher>)>,
+}
+
 /// The mailbox; shared by the socket, its pipes and the I/O thread.
 pub(crate) struct Mailbox {
     inner: Mutex<Inner>,
     cond: Condvar,
     pending: AtomicBool,
+    /// Whether `watchers` holds anything (one load on the busy path).
+    watched: AtomicBool,
+    watchers: Mutex<Watchers>,
     /// Threads inside `wait`, spinning or sleeping, so `pass_on` costs no
     /// lock when nobody waits.
     sleepers: AtomicUsize,
@@ -85,6 +107,8 @@ impl Mailbox {
             }),
             cond: Condvar::new(),
             pending: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
+            watchers: Mutex::new(Watchers::default()),
             sleepers: AtomicUsize::new(0),
         }
     }
@@ -127,6 +151,56 @@ impl Mailbox {
         if wake {
             self.cond.notify_all();
         }
+        if self.watched.load(Ordering::Acquire) {
+            self.notify_watchers();
+        }
+    }
+
+    fn watchers(&self) -> MutexGuard<'_, Watchers> {
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn notify_watchers(&self) {
+        let mut w = self.watchers();
+        let tasks = std::mem::take(&mut w.tasks);
+        for (_, watcher) in &w.always {
+            watcher.notify();
+        }
+        self.watched.store(!w.always.is_empty(), Ordering::Release);
+        drop(w);
+        for task in tasks {
+            task.wake();
+        }
+    }
+
+    /// Wakes `task` at the next post (once). The caller checks its
+    /// condition again after this, so a post in between is not missed.
+    pub(crate) fn wake_on_post(&self, task: &Waker) {
+        let mut w = self.watchers();
+        if !w.tasks.iter().any(|t| t.will_wake(task)) {
+            w.tasks.push(task.clone());
+        }
+        self.watched.store(true, Ordering::Release);
+    }
+
+    /// Tells `watcher` of every post from now on, until [`Mailbox::unwatch`]
+    /// with the returned id.
+    pub(crate) fn watch(&self, watcher: Arc<dyn Watcher>) -> u64 {
+        let id = NEXT_WATCH.fetch_add(1, Ordering::Relaxed);
+        let mut w = self.watchers();
+        w.always.push((id, watcher));
+        self.watched.store(true, Ordering::Release);
+        id
+    }
+
+    /// Stops telling a watcher.
+    pub(crate) fn unwatch(&self, id: u64) {
+        let mut w = self.watchers();
+        w.always.retain(|(i, _)| *i != id);
+        self.watched.store(
+            !w.always.is_empty() || !w.tasks.is_empty(),
+            Ordering::Release,
+        );
     }
 
     /// Whether commands may be waiting (one atomic load).

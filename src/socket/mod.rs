@@ -8,6 +8,7 @@
 mod bus;
 mod dealer;
 mod dish;
+mod future;
 mod mailbox;
 mod monitor;
 mod options;
@@ -27,7 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub use bus::{BusPeer, relay};
-pub(crate) use mailbox::{Command, Mailbox, Peer};
+pub use future::{RecvFuture, SendFuture};
+pub(crate) use mailbox::{Command, Mailbox, Peer, Watcher};
 pub use monitor::{Monitor, MonitorEvent};
 
 use crate::context::ContextInner;
@@ -55,6 +57,11 @@ pub(crate) trait Pattern: Send {
     fn send(&mut self, msg: Message, options: &Options) -> Result<Result<(), Message>>;
     /// Receives a whole message, or `None` when none is ready.
     fn recv(&mut self, options: &Options) -> Result<Option<Message>>;
+    /// Whether a `send` would complete now (a poller's "writable"): a
+    /// peer has room, or the type never waits (it drops instead).
+    fn can_send(&mut self, _options: &Options) -> bool {
+        false
+    }
     /// Adds (`true`) or cancels a subscription (SUB).
     fn subscribe(&mut self, _topic: &[u8], _subscribe: bool) -> Result<()> {
         Err(Error::NotSupported(
@@ -156,6 +163,9 @@ struct State {
     /// The pipes of inproc connects, which `disconnect` cuts.
     inproc_links: Vec<(String, PipeId, [pipe::PipeCutter; 2])>,
     commands: Vec<Command>,
+    /// A message taken ahead by a readiness check, returned by the next
+    /// receive.
+    prefetched: Option<Message>,
 }
 
 /// A messaging socket of one [`SocketType`], made by
@@ -205,6 +215,7 @@ impl Socket {
                 connected: Vec::new(),
                 inproc_links: Vec::new(),
                 commands: Vec::new(),
+                prefetched: None,
             }),
         })
     }
@@ -558,6 +569,7 @@ impl Socket {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
+            st.before_send(self.shared.socket_type)?;
             match st.pattern.send(msg, &st.options)? {
                 Ok(()) => Ok(Some(())),
                 Err(back) => {
@@ -587,13 +599,63 @@ impl Socket {
     /// [`recv_timeout`](Socket::set_recv_timeout) passes
     /// ([`Error::Timeout`]).
     pub fn recv(&self) -> Result<Message> {
-        self.blocking(|o| o.recv_timeout, |st| st.pattern.recv(&st.options))
+        self.blocking(|o| o.recv_timeout, State::next_message)
     }
 
     /// Receives a whole message if one is ready, else returns
     /// [`Error::WouldBlock`].
     pub fn try_recv(&self) -> Result<Message> {
-        self.blocking(|_| Some(Duration::ZERO), |st| st.pattern.recv(&st.options))
+        self.blocking(|_| Some(Duration::ZERO), State::next_message)
+    }
+
+    /// Whether a receive and a send would complete now, as a poller sees
+    /// it (level-triggered). To know, a message may be taken ahead; the
+    /// next receive returns it.
+    pub(crate) fn readiness(&self) -> Result<(bool, bool)> {
+        let mut guard = self.lock()?;
+        self.process_commands(&mut guard);
+        let st = &mut *guard;
+        let mut took = false;
+        if st.prefetched.is_none() {
+            // A type that cannot receive, or cannot now, is not readable.
+            if let Ok(Some(msg)) = st.pattern.recv(&st.options) {
+                st.prefetched = Some(msg);
+                took = true;
+            }
+        }
+        let readable = st.prefetched.is_some();
+        // A REQ or REP whose next message was only taken ahead has not
+        // received it as far as the application knows: it may not send.
+        let lockstep = matches!(self.shared.socket_type, SocketType::Req | SocketType::Rep);
+        let writable = !(lockstep && readable) && st.pattern.can_send(&st.options);
+        drop(guard);
+        if took {
+            // Another thread may sleep on the signal this consumed.
+            self.shared.mailbox.pass_on();
+        }
+        Ok((readable, writable))
+    }
+
+    /// Offers `msg` once without waiting: `Ok(Err(msg))` hands it back
+    /// when the socket would have to wait.
+    pub(crate) fn send_now(&self, msg: Message) -> Result<std::result::Result<(), Message>> {
+        if msg.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut st = self.lock()?;
+        self.process_commands(&mut st);
+        let st = &mut *st;
+        st.before_send(self.shared.socket_type)?;
+        let sent = st.pattern.send(msg, &st.options)?;
+        if sent.is_ok() {
+            self.shared.mailbox.pass_on();
+        }
+        Ok(sent)
+    }
+
+    /// The socket's mailbox, for pollers and async tasks to watch.
+    pub(crate) fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.shared.mailbox
     }
 
     /// SUB: receive the messages whose first frame starts with `topic`
@@ -665,6 +727,39 @@ impl Socket {
             .unwrap_or_else(|e| e.into_inner())
             .pattern
             .dropped()
+    }
+}
+
+impl State {
+    /// A REQ or REP whose next message a readiness check took ahead has
+    /// not received it as the application sees it: a strict one may not
+    /// send yet, and a relaxed REQ's new request makes that (stale) reply
+    /// void, as it does any other.
+    fn before_send(&mut self, t: SocketType) -> Result<()> {
+        if self.prefetched.is_none() {
+            return Ok(());
+        }
+        match t {
+            SocketType::Req if self.options.req_relaxed => {
+                self.prefetched = None;
+                Ok(())
+            }
+            SocketType::Req => Err(Error::InvalidState(
+                "a REQ socket must receive the reply before sending again",
+            )),
+            SocketType::Rep => Err(Error::InvalidState(
+                "a REP socket must receive a request before replying",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The message taken ahead by a readiness check, else the next one.
+    fn next_message(&mut self) -> Result<Option<Message>> {
+        if let Some(msg) = self.prefetched.take() {
+            return Ok(Some(msg));
+        }
+        self.pattern.recv(&self.options)
     }
 }
 

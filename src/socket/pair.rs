@@ -49,6 +49,13 @@ impl Pattern for Pair {
         })
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        self.check_gone();
+        self.peer
+            .as_ref()
+            .is_some_and(|p| p.writer.check_writable())
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         let Some(peer) = &mut self.peer else {
             return Ok(None);

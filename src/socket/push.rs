@@ -30,6 +30,10 @@ impl Pattern for Push {
         Ok(self.lb.send(msg).map(|_| ()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        self.lb.has_room()
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Err(Error::NotSupported("PUSH sockets cannot receive".into()))
     }

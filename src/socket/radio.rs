@@ -181,6 +181,10 @@ impl Pattern for Radio {
         Ok(Ok(()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        true
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Err(Error::NotSupported("RADIO sockets cannot receive".into()))
     }

@@ -59,6 +59,11 @@ impl Pattern for Rep {
         Ok(Ok(()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        // A reply never waits: it is dropped if its requester has gone.
+        matches!(self.state, State::Replying { .. })
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         if matches!(self.state, State::Replying { .. }) {
             return Err(Error::InvalidState(

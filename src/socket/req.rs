@@ -156,6 +156,10 @@ impl Pattern for Req {
         }
     }
 
+    fn can_send(&mut self, options: &Options) -> bool {
+        (self.state == State::Ready || options.req_relaxed) && self.lb.has_room()
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         let State::Waiting { pipe, request_id } = self.state else {
             return Err(Error::InvalidState(

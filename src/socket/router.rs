@@ -222,6 +222,12 @@ impl Pattern for Router {
         }
     }
 
+    fn can_send(&mut self, options: &Options) -> bool {
+        // A ROUTER drops what it cannot route; with router_mandatory it
+        // waits for a full peer, so it is writable while one has room.
+        !options.router_mandatory || self.peers.values().any(|p| p.writer.check_writable())
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         while let Some((pipe, mut msg)) = self.fq.recv() {
             let routing_id = match self.peers.get(&pipe) {

@@ -178,6 +178,13 @@ impl Pattern for XPub {
         Ok(Ok(()))
     }
 
+    fn can_send(&mut self, options: &Options) -> bool {
+        // PUB drops for a full subscriber, so it never waits; with
+        // xpub_nodrop an XPUB waits for every subscriber to have room.
+        !(self.receives && options.xpub_nodrop)
+            || self.peers.values().all(|p| p.writer.check_writable())
+    }
+
     fn recv(&mut self, options: &Options) -> Result<Option<Message>> {
         if !self.receives {
             return Err(Error::NotSupported("PUB sockets cannot receive".into()));

@@ -52,6 +52,10 @@ impl Pattern for XSub {
         Ok(Ok(()))
     }
 
+    fn can_send(&mut self, _options: &Options) -> bool {
+        true
+    }
+
     fn recv(&mut self, _options: &Options) -> Result<Option<Message>> {
         Ok(self.upstream.recv())
     }
