@@ -59,6 +59,14 @@ pub mod zmtp;
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
+
+/// Internals for the fuzz targets (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::pipe::PipeId;
+    pub use crate::routing::trie::{CountedTrie, PipeTrie};
+}
 pub use poller::{Interest, PollEvent, Poller, ReadinessFd};
 pub use proxy::proxy;
 pub use socket::{BusPeer, Monitor, MonitorEvent, RecvFuture, SendFuture, Socket, relay};

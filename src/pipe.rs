@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::Message;
 
 /// Identifies the pair of pipes of one peer within a context.
-pub(crate) type PipeId = u64;
+pub type PipeId = u64;
 
 static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 

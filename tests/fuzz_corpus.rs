@@ -16,6 +16,8 @@ mod endpoint;
 mod frame_decoder;
 #[path = "../fuzz/targets/greeting.rs"]
 mod greeting;
+#[path = "../fuzz/targets/trie.rs"]
+mod trie;
 #[path = "../fuzz/targets/zmtp_connection.rs"]
 mod zmtp_connection;
 
@@ -87,4 +89,9 @@ fn endpoint_corpus() {
     // The directory the target made for its ipc socket files.
     let dir = std::env::temp_dir().join(format!("brokerless-fuzz-{}", std::process::id()));
     let _ = fs::remove_dir_all(dir);
+}
+
+#[test]
+fn trie_corpus() {
+    replay("trie", trie::run);
 }

@@ -21,13 +21,13 @@ struct CountedNode {
 
 /// A socket's own subscriptions, counted.
 #[derive(Default)]
-pub(crate) struct CountedTrie {
+pub struct CountedTrie {
     root: CountedNode,
 }
 
 impl CountedTrie {
     /// Adds one subscription to `topic`; true if it is the first.
-    pub(crate) fn add(&mut self, topic: &[u8]) -> bool {
+    pub fn add(&mut self, topic: &[u8]) -> bool {
         let mut node = &mut self.root;
         for b in topic {
             node = node.children.entry(*b).or_default();
@@ -38,7 +38,7 @@ impl CountedTrie {
 
     /// Removes one subscription to `topic`; true if it was the last. A
     /// topic not subscribed is ignored (false).
-    pub(crate) fn remove(&mut self, topic: &[u8]) -> bool {
+    pub fn remove(&mut self, topic: &[u8]) -> bool {
         fn walk(node: &mut CountedNode, topic: &[u8]) -> Option<bool> {
             match topic.split_first() {
                 None => {
@@ -62,7 +62,7 @@ impl CountedTrie {
     }
 
     /// Whether `topic` itself is subscribed (exact match, as DISH groups).
-    pub(crate) fn contains(&self, topic: &[u8]) -> bool {
+    pub fn contains(&self, topic: &[u8]) -> bool {
         let mut node = &self.root;
         for b in topic {
             match node.children.get(b) {
@@ -74,7 +74,7 @@ impl CountedTrie {
     }
 
     /// Whether some subscription is a prefix of `data`.
-    pub(crate) fn matches(&self, data: &[u8]) -> bool {
+    pub fn matches(&self, data: &[u8]) -> bool {
         let mut node = &self.root;
         if node.count > 0 {
             return true;
@@ -90,7 +90,7 @@ impl CountedTrie {
     }
 
     /// Every subscribed topic once (for resending after a reconnection).
-    pub(crate) fn topics(&self) -> Vec<Vec<u8>> {
+    pub fn topics(&self) -> Vec<Vec<u8>> {
         fn walk(node: &CountedNode, prefix: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
             if node.count > 0 {
                 out.push(prefix.clone());
@@ -115,13 +115,13 @@ struct PipeNode {
 
 /// The subscriptions of many peers: per topic, the set of pipes.
 #[derive(Default)]
-pub(crate) struct PipeTrie {
+pub struct PipeTrie {
     root: PipeNode,
 }
 
 impl PipeTrie {
     /// Subscribes `pipe` to `topic`; true if it was not already.
-    pub(crate) fn add(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+    pub fn add(&mut self, topic: &[u8], pipe: PipeId) -> bool {
         let mut node = &mut self.root;
         for b in topic {
             node = node.children.entry(*b).or_default();
@@ -134,7 +134,7 @@ impl PipeTrie {
     }
 
     /// Cancels `pipe`'s subscription to `topic`; true if it had one.
-    pub(crate) fn remove(&mut self, topic: &[u8], pipe: PipeId) -> bool {
+    pub fn remove(&mut self, topic: &[u8], pipe: PipeId) -> bool {
         fn walk(node: &mut PipeNode, topic: &[u8], pipe: PipeId) -> bool {
             match topic.split_first() {
                 None => match node.pipes.iter().position(|p| *p == pipe) {
@@ -160,7 +160,7 @@ impl PipeTrie {
     }
 
     /// Whether any pipe is subscribed to exactly `topic`.
-    pub(crate) fn has_topic(&self, topic: &[u8]) -> bool {
+    pub fn has_topic(&self, topic: &[u8]) -> bool {
         let mut node = &self.root;
         for b in topic {
             match node.children.get(b) {
@@ -173,7 +173,7 @@ impl PipeTrie {
 
     /// Collects into `out` (cleared first) every pipe with a subscription
     /// that is a prefix of `data`, each once.
-    pub(crate) fn matching(&self, data: &[u8], out: &mut Vec<PipeId>) {
+    pub fn matching(&self, data: &[u8], out: &mut Vec<PipeId>) {
         out.clear();
         let mut node = &self.root;
         out.extend_from_slice(&node.pipes);
