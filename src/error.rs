@@ -106,12 +106,19 @@ pub enum ProtocolError {
         /// The name the peer sent.
         theirs: String,
     },
-    /// A frame or message larger than the socket's `max_msg_size`.
+    /// A frame or message larger than the socket's `max_msg_size`, or a
+    /// frame size no ZMTP frame may have (over 2^63-1 octets, RFC 37), or
+    /// a handshake command over 64 KiB.
     MessageTooLarge {
         /// The size the peer announced (frame) or reached (message).
         size: u64,
         /// The configured limit.
         max: u64,
+    },
+    /// A message with more frames than the socket's `max_frames`.
+    TooManyFrames {
+        /// The configured limit.
+        max: usize,
     },
     /// A command frame that could not be parsed.
     MalformedCommand {
@@ -165,6 +172,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::MessageTooLarge { size, max } => {
                 write!(f, "peer sent {size} bytes, over the limit of {max}")
             }
+            ProtocolError::TooManyFrames { max } => {
+                write!(f, "peer sent a message of more than {max} frames")
+            }
             ProtocolError::MalformedCommand { reason } => {
                 write!(f, "peer sent a malformed command: {reason}")
             }
@@ -204,6 +214,7 @@ mod tests {
             Error::WouldBlock.to_string(),
             Error::Terminated.to_string(),
             Error::Protocol(ProtocolError::MessageTooLarge { size: 10, max: 5 }).to_string(),
+            ProtocolError::TooManyFrames { max: 3 }.to_string(),
             ProtocolError::IncompatibleSocketType {
                 ours: SocketType::Push,
                 theirs: SocketType::Push,

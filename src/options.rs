@@ -21,6 +21,8 @@ pub(crate) struct Options {
     pub linger: Option<Duration>,
     /// Largest inbound message accepted (None = unlimited).
     pub max_msg_size: Option<u64>,
+    /// Most frames in an inbound message (None = unlimited).
+    pub max_frames: Option<usize>,
     /// Pause before reconnecting (None = never reconnect).
     pub reconnect_interval: Option<Duration>,
     /// Upper bound of the doubling reconnect pause (None = no doubling).
@@ -98,6 +100,7 @@ impl Default for Options {
             recv_hwm: 1000,
             linger: None,
             max_msg_size: None,
+            max_frames: Some(crate::zmtp::DEFAULT_MAX_FRAMES),
             reconnect_interval: Some(Duration::from_millis(100)),
             reconnect_interval_max: None,
             handshake_interval: Some(Duration::from_secs(30)),

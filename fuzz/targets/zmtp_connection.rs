@@ -1,6 +1,6 @@
 //! The whole sans-IO `Connection`, as the peer of a hostile byte stream:
-//! every socket type, with or without `max_msg_size`, heartbeats and a
-//! routing id, fed arbitrary bytes in arbitrary chunks, with the clock
+//! every socket type, with or without `max_msg_size`, `max_frames`,
+//! heartbeats and a routing id, fed arbitrary bytes in arbitrary chunks, with the clock
 //! advanced arbitrarily, the transmit queue drained in arbitrary steps
 //! and messages, subscriptions and commands sent once established.
 //!
@@ -11,10 +11,11 @@
 //!   one; only a configured heartbeat or a PING's TTL can time it out;
 //! - `max_msg_size` is honoured: no bigger message is delivered, and the
 //!   connection never asks to buffer more than the limit (plus a header)
-//!   before judging a frame;
+//!   before judging a frame; `max_frames` too: no message has more frames;
 //! - the transmit queue is bounded: the handshake, at most three octets
 //!   per octet taken (PONGs), one PING per clock tick, and exactly the
-//!   bytes of what we sent;
+//!   bytes of what we sent; a PING is answered exactly when less than
+//!   `MAX_PONG_BACKLOG` octets were waiting;
 //! - everything written is valid ZMTP: a second `Connection` of a
 //!   compatible type (the mirror) reads it back without error and sees
 //!   exactly what was sent, PONGs and the ERROR for an incompatible peer
@@ -31,7 +32,7 @@ use brokerless::zmtp::command::{IDENTITY, SOCKET_TYPE};
 use brokerless::zmtp::frame::{FrameHeader, LONG_HEADER_LEN};
 use brokerless::zmtp::greeting::Greeting;
 use brokerless::zmtp::{
-    Command, Config, Connection, Event, HeartbeatConfig, Properties, Subscription,
+    Command, Config, Connection, Event, HeartbeatConfig, MAX_PONG_BACKLOG, Properties, Subscription,
 };
 use brokerless::{Message, ProtocolError, SocketType};
 use bytes::{Bytes, BytesMut};
@@ -75,6 +76,10 @@ pub fn run(data: &[u8]) {
     if flags & 0x04 != 0 {
         let len = usize::from(r.byte());
         config.routing_id = r.bytes(len);
+    }
+    if flags & 0x10 != 0 {
+        // 0 lifts the limit; else 1 to 7 frames.
+        config.max_frames = Some(usize::from(r.byte() % 8)).filter(|&n| n > 0);
     }
     let mut h = Harness::new(config);
     if flags & 0x08 != 0 {
@@ -266,10 +271,11 @@ impl Harness {
         self.fed += chunk.len();
         loop {
             let before = self.input.len();
+            let queued = self.conn.transmit().len();
             let result = self.conn.handle_input(&mut self.input);
             assert!(self.input.len() <= before, "handle_input added input");
             match result {
-                Ok(Some(event)) => self.on_event(event),
+                Ok(Some(event)) => self.on_event(event, queued),
                 Ok(None) => {
                     assert!(self.failed.is_none(), "Ok after {:?}", self.failed);
                     let hint = self.conn.read_hint();
@@ -290,7 +296,10 @@ impl Harness {
         assert!(self.delivered <= self.consumed());
     }
 
-    fn on_event(&mut self, event: Event) {
+    /// `queued`: the transmit queue's length before the `handle_input`
+    /// that returned `event` (nothing else is queued before a PING's PONG
+    /// in the same call).
+    fn on_event(&mut self, event: Event, queued: usize) {
         assert!(self.failed.is_none(), "event after {:?}", self.failed);
         match event {
             Event::Established(peer) => {
@@ -310,16 +319,24 @@ impl Harness {
                 if let Some(max) = self.config.max_msg_size {
                     assert!(msg.byte_len() as u64 <= max, "message over max_msg_size");
                 }
+                if let Some(max) = self.config.max_frames {
+                    assert!(msg.len() <= max, "message over max_frames");
+                }
             }
             Event::Command(cmd) => {
                 assert!(self.established, "command before the handshake");
                 match &cmd {
                     Command::Ping { ttl, context } => {
                         self.ping_ttl_seen |= *ttl > 0;
-                        // Its PONG is queued already.
-                        self.mirror
-                            .expect
-                            .push_back(Expect::Command(Command::pong_for(context)));
+                        let now = self.conn.transmit().len();
+                        if queued < MAX_PONG_BACKLOG {
+                            // Its PONG is queued already.
+                            let pong = Command::pong_for(context);
+                            assert_eq!(now, queued + command_len(&pong), "PONG not queued");
+                            self.mirror.expect.push_back(Expect::Command(pong));
+                        } else {
+                            assert_eq!(now, queued, "PONG queued for a peer not reading");
+                        }
                     }
                     Command::Pong { .. }
                     | Command::Subscribe(_)

@@ -402,6 +402,26 @@ impl IoThread {
             generation,
             kind,
         }));
+        // Timers of ended connections stay queued until they would have
+        // fired (a handshake timer: 30 s); under heavy connection churn
+        // they are swept out once they outnumber the live entries.
+        if self.timers.len() > 1024 && self.timers.len() > 4 * self.entries.len() {
+            self.prune_timers();
+        }
+    }
+
+    /// Drops the timers that can no longer fire: their entry is gone, or
+    /// (for a session) belongs to an older generation. Linger deadlines
+    /// hold across generations and are kept while their entry lives.
+    fn prune_timers(&mut self) {
+        let before = self.timers.len();
+        let entries = &self.entries;
+        self.timers.retain(|Reverse(t)| match entries.get(t.token) {
+            None => false,
+            Some(Entry::Session(s)) => t.kind == TimerKind::Linger || s.generation_is(t.generation),
+            Some(_) => true,
+        });
+        log::trace!("pruned {} stale timers", before - self.timers.len());
     }
 
     fn fire_timers(&mut self) {
@@ -444,5 +464,42 @@ impl IoThread {
             };
             self.begin_close(token, linger);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Timers of entries that are gone are swept out under churn instead
+    /// of piling up until they would have fired.
+    #[test]
+    fn stale_timers_do_not_pile_up() {
+        let poll = Poll::new().unwrap();
+        let waker = Waker::new(poll.registry(), WAKER).unwrap();
+        let mut thread = IoThread {
+            poll,
+            handle: IoHandle {
+                shared: Arc::new(Shared {
+                    waker,
+                    queue: Mutex::new(Vec::new()),
+                    woken: AtomicBool::new(false),
+                }),
+            },
+            entries: Slab::new(),
+            timers: BinaryHeap::new(),
+            ready: Vec::new(),
+            shutting_down: false,
+            spin: Duration::ZERO,
+        };
+        // 10,000 handshake timers of connections that have all ended.
+        for token in 0..10_000 {
+            thread.arm(token, 1, TimerKind::Handshake, Duration::from_secs(30));
+        }
+        assert!(
+            thread.timers.len() <= 1025,
+            "{} timers kept",
+            thread.timers.len()
+        );
     }
 }

@@ -10,6 +10,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,18 @@ use crate::zmtp::{Config, HeartbeatConfig, PeerInfo};
 
 /// Pause before accepting again after an accept error.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// A new session's first generation. Timers name a session by its slab
+/// key and generation, and a timer outlives the session it was armed for
+/// (it stays in the heap until due): if sessions all started from the
+/// same generation, one that took over the key of a session that ended
+/// would match that session's pending timers, and a new connection could
+/// be dropped for a handshake timeout armed by an older one. So each
+/// session draws its own range of 2^32 generations.
+fn first_generation() -> u64 {
+    static SESSIONS: AtomicU64 = AtomicU64::new(0);
+    SESSIONS.fetch_add(1, Ordering::Relaxed) << 32
+}
 
 /// A bound endpoint accepting connections.
 pub(super) struct Bound {
@@ -87,7 +100,8 @@ pub(super) struct Session {
     peer: Option<Option<SocketAddr>>,
     pipes: Option<EnginePipes>,
     state: State,
-    /// Bumped on every state change; timers of older generations are void.
+    /// Bumped on every state change; timers of older generations, or of
+    /// other sessions, are void (see [`first_generation`]).
     generation: u64,
     /// `Some` once closing: the deadline, or `None` inside to wait forever.
     closing: Option<Option<Instant>>,
@@ -118,7 +132,7 @@ impl Session {
             peer: None,
             pipes,
             state: State::Idle,
-            generation: 0,
+            generation: first_generation(),
             closing: None,
             heartbeat_at: None,
             backoff: None,
@@ -149,6 +163,11 @@ impl Session {
         }
     }
 
+    /// Whether timers armed in `generation` are still live.
+    pub(super) fn generation_is(&self, generation: u64) -> bool {
+        self.generation == generation
+    }
+
     /// The one place state changes: bumps the generation and logs.
     fn set_state(&mut self, state: State) -> State {
         log::trace!(
@@ -157,7 +176,7 @@ impl Session {
             self.state.name(),
             state.name()
         );
-        self.generation += 1;
+        self.generation = self.generation.wrapping_add(1);
         self.heartbeat_at = None;
         std::mem::replace(&mut self.state, state)
     }
@@ -167,6 +186,7 @@ impl Session {
             socket_type: self.socket.socket_type,
             routing_id: self.options.routing_id.clone(),
             max_msg_size: self.options.max_msg_size,
+            max_frames: self.options.max_frames,
             heartbeat: self
                 .options
                 .heartbeat_interval
@@ -287,7 +307,7 @@ impl IoThread {
                 peer: Some(peer),
                 pipes: None,
                 state: State::Idle,
-                generation: 0,
+                generation: first_generation(),
                 closing: None,
                 heartbeat_at: None,
                 backoff: None,
@@ -485,7 +505,7 @@ impl IoThread {
             s.describe(),
             info.socket_type
         );
-        s.generation += 1; // voids the handshake timer
+        s.generation = s.generation.wrapping_add(1); // voids the handshake timer
         s.heartbeat_at = None;
         s.backoff = None;
         let direct = match &s.state {

@@ -1,7 +1,7 @@
 //! Typed option setters and getters on [`Socket`]. As in libzmq, options
 //! that shape connections (high-water marks, routing id, reconnect and
-//! handshake intervals, maximum message size) apply to binds and connects
-//! made after they are set.
+//! handshake intervals, maximum message size and frame count) apply to
+//! binds and connects made after they are set.
 
 use std::time::Duration;
 
@@ -69,6 +69,37 @@ impl Socket {
     /// The largest inbound message.
     pub fn max_msg_size(&self) -> Option<u64> {
         self.get(|o| o.max_msg_size)
+    }
+
+    /// Sets the most frames an inbound message may have (`None` =
+    /// unlimited; default `Some(65_536)`). A peer sending a message with
+    /// more is disconnected with [`ProtocolError::TooManyFrames`] at the
+    /// header of the frame over the limit.
+    ///
+    /// Why a limit by default: each frame of a message being received is
+    /// held as a `Bytes` handle of about 32 bytes until the last frame
+    /// arrives, while an empty frame costs the peer only 2 bytes on the
+    /// wire. Without a cap, one endless message of empty frames makes the
+    /// receiver hold 16 times what the peer sent, and `max_msg_size`
+    /// (which counts only frame bodies) does not stop it. With the cap, a
+    /// message being received holds at most about `max_msg_size + 32 *
+    /// max_frames` bytes (2 MiB of handles by default). libzmq has no such
+    /// limit; 65,536 frames is far more than applications use. `Some(0)`
+    /// is refused with [`Error::InvalidArgument`].
+    ///
+    /// [`ProtocolError::TooManyFrames`]: crate::ProtocolError::TooManyFrames
+    pub fn set_max_frames(&self, max: Option<usize>) -> Result<()> {
+        if max == Some(0) {
+            return Err(Error::InvalidArgument(
+                "a message has at least one frame: max_frames must be at least 1".into(),
+            ));
+        }
+        self.set(|o| o.max_frames = max)
+    }
+
+    /// The most frames an inbound message may have.
+    pub fn max_frames(&self) -> Option<usize> {
+        self.get(|o| o.max_frames)
     }
 
     /// Sets the pause before a lost or failed connection is retried

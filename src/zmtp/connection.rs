@@ -26,7 +26,23 @@
 //! (the 64-octet greeting, or a whole frame) is there, and slices frame
 //! bodies out of it without copying. It never allocates for a size the
 //! peer announced: a frame is taken only once all its octets are present,
-//! and sizes are checked against `max_msg_size` at the frame header.
+//! and every limit is checked at the frame header, before its body is
+//! needed:
+//!
+//! - a message's total size against `max_msg_size`, and any frame against
+//!   RFC 37's ceiling of 2^63-1 octets ([`MAX_FRAME_SIZE`]);
+//! - a message's frame count against `max_frames` (default
+//!   [`DEFAULT_MAX_FRAMES`]): without it, a flood of empty frames with
+//!   MORE costs the peer 2 octets a frame and us about 32 (one `Bytes`
+//!   in the partial message), an amplification of 16 with no end;
+//! - commands before the handshake against
+//!   [`HANDSHAKE_COMMAND_LIMIT`] whatever the options say, since the
+//!   peer has not even said who it is yet.
+//!
+//! What the connection queues in reply to input is bounded too: READY and
+//! ERROR once each, and a PONG per PING only while less than
+//! [`MAX_PONG_BACKLOG`] octets wait to be written, so a peer that sends
+//! PINGs and never reads cannot make the transmit queue grow without end.
 
 use std::fmt;
 use std::time::Instant;
@@ -41,11 +57,39 @@ use super::heartbeat::{Heartbeat, HeartbeatConfig, Tick};
 use super::transmit::TransmitQueue;
 use crate::{Message, ProtocolError, SocketType};
 
-/// Commands are not messages, so `max_msg_size` limits them only down to
-/// this floor: a small message limit must not break the handshake or
-/// subscriptions (libzmq applies the limit to commands as well, so a
-/// tiny limit there refuses READY). With no limit, commands have none.
+/// Commands after the handshake are not messages, so `max_msg_size`
+/// limits them only down to this floor: a small message limit must not
+/// break subscriptions (libzmq applies the limit to commands as well, so
+/// a tiny limit there refuses READY). With no limit, they have only RFC
+/// 37's ceiling ([`MAX_FRAME_SIZE`]); handshake commands have their own
+/// ([`HANDSHAKE_COMMAND_LIMIT`]).
 pub const MIN_COMMAND_LIMIT: u64 = 64 * 1024;
+
+/// RFC 37: "A long frame has a body of 0 to 2^63-1 octets." A larger
+/// size is refused at its header whatever `max_msg_size` says (no Rust
+/// allocation could hold it anyway: that is `isize::MAX` on 64-bit
+/// targets).
+pub const MAX_FRAME_SIZE: u64 = (1 << 63) - 1;
+
+/// The largest command accepted before the handshake is done (READY,
+/// ERROR), whatever `max_msg_size` says: an unidentified peer must not
+/// make us buffer more. libzmq's READY is under 300 octets; this leaves
+/// ample room for application metadata.
+pub const HANDSHAKE_COMMAND_LIMIT: u64 = 64 * 1024;
+
+/// The default of [`Config::max_frames`]. A frame in a message being
+/// received costs about 32 octets of memory (its `Bytes` handle) while
+/// it may cost the peer only 2 on the wire, so an unlimited count turns
+/// a flood of empty frames into 16 times as much memory; 65,536 frames
+/// (at most 2 MiB of handles) is far more than applications use.
+pub const DEFAULT_MAX_FRAMES: usize = 65_536;
+
+/// A PING is answered only while less than this many octets wait to be
+/// written to the peer. A peer that sends PINGs and never reads would
+/// otherwise make the PONGs pile up without end; a peer that does read
+/// gets this much traffic first anyway, and RFC 37 has it "treat any
+/// incoming traffic (not just a PONG reply) as a sign of life".
+pub const MAX_PONG_BACKLOG: usize = 64 * 1024;
 
 /// The reason sent in the ERROR command before refusing a peer whose
 /// socket type does not pair with ours (RFC 37: "it SHOULD handle errors
@@ -66,18 +110,24 @@ pub struct Config {
     /// (`None`: unlimited). Checked at each frame header, before anything
     /// is taken from the input.
     pub max_msg_size: Option<u64>,
+    /// The most frames a message may have (`None`: unlimited). Checked at
+    /// each frame header, before its body is taken. [`Config::new`] sets
+    /// [`DEFAULT_MAX_FRAMES`].
+    pub max_frames: Option<usize>,
     /// Heartbeats (PING/PONG timers); `None`: none sent, but received
     /// PINGs are still answered and their TTL honoured.
     pub heartbeat: Option<HeartbeatConfig>,
 }
 
 impl Config {
-    /// A configuration with an empty routing id and no size limit.
+    /// A configuration with an empty routing id, no size limit and the
+    /// default frame limit ([`DEFAULT_MAX_FRAMES`]).
     pub fn new(socket_type: SocketType) -> Config {
         Config {
             socket_type,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            max_frames: Some(DEFAULT_MAX_FRAMES),
             heartbeat: None,
         }
     }
@@ -106,14 +156,15 @@ pub enum Event {
     Message(Message),
     /// A command after the handshake that the engine or socket may care
     /// about: SUBSCRIBE, CANCEL, JOIN, LEAVE, PING (its PONG is already
-    /// queued) or PONG. Unknown commands are ignored and not reported.
+    /// queued, unless [`MAX_PONG_BACKLOG`] octets were waiting) or PONG.
+    /// Unknown commands are ignored and not reported.
     Command(Command),
 }
 
 /// The frames received so far of a multipart message.
 #[derive(Debug, Default)]
 struct Partial {
-    /// Frames that had MORE set.
+    /// Frames that had MORE set (at most `max_frames - 1`).
     frames: Vec<Bytes>,
     /// Sum of their sizes, for the `max_msg_size` check.
     size: u64,
@@ -451,27 +502,26 @@ impl Connection {
             if header.more {
                 return Err(ProtocolError::CommandWithMore);
             }
-            if let Some(max) = self.config.max_msg_size.map(|m| m.max(MIN_COMMAND_LIMIT))
-                && header.size > max
-            {
-                return Err(ProtocolError::MessageTooLarge {
-                    size: header.size,
-                    max,
-                });
-            }
-            return Ok(());
+            let max = match &self.state {
+                State::Established { .. } => self
+                    .config
+                    .max_msg_size
+                    .map_or(MAX_FRAME_SIZE, |m| m.max(MIN_COMMAND_LIMIT)),
+                _ => HANDSHAKE_COMMAND_LIMIT,
+            };
+            return check_size(header.size, max);
         }
         let State::Established { partial, .. } = &self.state else {
             // NULL: "null = ready *message | error": no message before READY.
             return Err(ProtocolError::MessageBeforeHandshake);
         };
-        if let Some(max) = self.config.max_msg_size {
-            let size = partial.size.saturating_add(header.size);
-            if size > max {
-                return Err(ProtocolError::MessageTooLarge { size, max });
-            }
+        if let Some(max) = self.config.max_frames
+            && partial.frames.len() >= max
+        {
+            return Err(ProtocolError::TooManyFrames { max });
         }
-        Ok(())
+        let max = self.config.max_msg_size.unwrap_or(MAX_FRAME_SIZE);
+        check_size(partial.size.saturating_add(header.size), max)
     }
 
     /// Handles one whole frame; check_header already vetted its header.
@@ -557,8 +607,13 @@ impl Connection {
             Command::Ping { ttl, ref context } => {
                 self.heartbeat.saw_ping(ttl);
                 // "When a peer receives a PING command it SHALL respond
-                // with a PONG command that echoes the ping-context".
-                self.send_command(&Command::pong_for(context));
+                // with a PONG command that echoes the ping-context", unless
+                // the peer is not reading what we send (MAX_PONG_BACKLOG).
+                if self.transmit.len() < MAX_PONG_BACKLOG {
+                    self.send_command(&Command::pong_for(context));
+                } else {
+                    log::trace!("zmtp: PING not answered, the peer is not reading");
+                }
                 Ok(Some(Event::Command(cmd)))
             }
             Command::Unknown { ref name, .. } => {
@@ -575,6 +630,16 @@ impl Connection {
             | Command::Leave(_) => Ok(Some(Event::Command(cmd))),
         }
     }
+}
+
+/// `size` octets (a frame, or a message so far) within `max` and within
+/// RFC 37's frame ceiling.
+fn check_size(size: u64, max: u64) -> Result<(), ProtocolError> {
+    let max = max.min(MAX_FRAME_SIZE);
+    if size > max {
+        return Err(ProtocolError::MessageTooLarge { size, max });
+    }
+    Ok(())
 }
 
 fn peer_error(reason: &Bytes) -> ProtocolError {

@@ -32,7 +32,10 @@ mod transmit;
 mod tests;
 
 pub use command::{Command, Properties};
-pub use connection::{Config, Connection, Event, PeerInfo};
+pub use connection::{
+    Config, Connection, DEFAULT_MAX_FRAMES, Event, HANDSHAKE_COMMAND_LIMIT, MAX_FRAME_SIZE,
+    MAX_PONG_BACKLOG, PeerInfo,
+};
 pub use heartbeat::HeartbeatConfig;
 pub use subscription::Subscription;
 pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};

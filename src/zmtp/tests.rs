@@ -579,12 +579,44 @@ fn huge_frame_without_limit_allocates_nothing() {
     let mut input = BytesMut::from(&peer_hello("PUSH")[..]);
     let (events, err) = drive(&mut conn, &mut input);
     assert_eq!((events.len(), err), (1, None));
-    input.extend_from_slice(&[0x02, 0x80, 0, 0, 0, 0, 0, 0, 0, b'x']);
+    // 2^63-1, the largest size RFC 37 allows: it is waited for.
+    input.extend_from_slice(&[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, b'x']);
     let capacity = input.capacity();
     assert_eq!(conn.handle_input(&mut input), Ok(None));
     assert_eq!(input.len(), 10, "nothing consumed");
     assert_eq!(input.capacity(), capacity, "nothing reserved");
-    assert_eq!(conn.read_hint(), (1usize << 63) - 1);
+    assert_eq!(conn.read_hint(), (1usize << 63) - 2);
+}
+
+#[test]
+fn frame_sizes_over_the_rfc_ceiling_are_refused_without_a_limit() {
+    // "A long frame has a body of 0 to 2^63-1 octets."
+    for size in [1u64 << 63, u64::MAX] {
+        for flags in [0x02u8, 0x03, 0x06] {
+            let mut bytes = peer_hello("PUSH");
+            bytes.push(flags);
+            bytes.extend(size.to_be_bytes());
+            let (_, events, err) = feed(config(SocketType::Pull), &bytes);
+            assert_eq!(events.len(), 1);
+            assert_eq!(
+                err,
+                Some(ProtocolError::MessageTooLarge {
+                    size,
+                    max: MAX_FRAME_SIZE
+                }),
+                "flags {flags:#04x}"
+            );
+        }
+    }
+    // A multipart total past the ceiling is refused too.
+    let mut bytes = peer_hello("PUSH");
+    bytes.push(0x03);
+    bytes.extend((1u64 << 62).to_be_bytes());
+    let mut conn = Connection::new(config(SocketType::Pull));
+    let mut input = BytesMut::from(&bytes[..]);
+    let (events, err) = drive(&mut conn, &mut input);
+    assert_eq!((events.len(), err), (1, None), "2^62 is waited for");
+    assert_eq!(conn.read_hint(), 1 << 62);
 }
 
 #[test]
@@ -640,6 +672,156 @@ fn small_limit_does_not_break_handshake_or_commands() {
     bytes.extend_from_slice(&[0x06, 0, 0, 0, 0, 0, 0x10, 0, 1]);
     let (_, _, err) = feed(cfg, &bytes);
     assert!(matches!(err, Some(ProtocolError::MessageTooLarge { .. })));
+}
+
+#[test]
+fn frame_count_limit_applies_at_the_header() {
+    let mut cfg = config(SocketType::Pull);
+    cfg.max_frames = Some(3);
+    let mut bytes = peer_hello("PUSH");
+    bytes.extend(data_frame(b"a", true));
+    bytes.extend(data_frame(b"b", true));
+    bytes.extend(data_frame(b"c", false)); // exactly 3: fine
+    bytes.extend(data_frame(b"", true));
+    bytes.extend(data_frame(b"", true));
+    bytes.extend(data_frame(b"", true));
+    bytes.extend_from_slice(&[0x00, 200]); // the 4th frame, body not sent
+    let (_, events, err) = feed(cfg, &bytes);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1], Event::Message(msg(&[b"a", b"b", b"c"])));
+    assert_eq!(err, Some(ProtocolError::TooManyFrames { max: 3 }));
+}
+
+#[test]
+fn default_frame_limit_is_65536() {
+    assert_eq!(
+        config(SocketType::Pull).max_frames,
+        Some(DEFAULT_MAX_FRAMES)
+    );
+    assert_eq!(DEFAULT_MAX_FRAMES, 65_536);
+    let flood = |frames: usize| {
+        let mut bytes = peer_hello("PUSH");
+        for _ in 1..frames {
+            bytes.extend_from_slice(&[0x01, 0x00]);
+        }
+        bytes.extend_from_slice(&[0x00, 0x00]);
+        bytes
+    };
+    let (_, events, err) = feed(config(SocketType::Pull), &flood(DEFAULT_MAX_FRAMES));
+    assert_eq!(err, None);
+    assert!(matches!(&events[1], Event::Message(m) if m.len() == DEFAULT_MAX_FRAMES));
+    let (_, events, err) = feed(config(SocketType::Pull), &flood(DEFAULT_MAX_FRAMES + 1));
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        err,
+        Some(ProtocolError::TooManyFrames {
+            max: DEFAULT_MAX_FRAMES
+        })
+    );
+    // None lifts the limit.
+    let mut cfg = config(SocketType::Pull);
+    cfg.max_frames = None;
+    let (_, events, err) = feed(cfg, &flood(DEFAULT_MAX_FRAMES * 2));
+    assert_eq!(err, None);
+    assert!(matches!(&events[1], Event::Message(m) if m.len() == DEFAULT_MAX_FRAMES * 2));
+}
+
+#[test]
+fn frame_limit_counts_per_message_not_per_connection() {
+    let mut cfg = config(SocketType::Pull);
+    cfg.max_frames = Some(2);
+    let mut bytes = peer_hello("PUSH");
+    for _ in 0..1000 {
+        bytes.extend(data_frame(b"x", true));
+        bytes.extend(data_frame(b"y", false));
+    }
+    let (_, events, err) = feed(cfg, &bytes);
+    assert_eq!(err, None);
+    assert_eq!(events.len(), 1001);
+}
+
+#[test]
+fn handshake_commands_are_capped_whatever_the_limit() {
+    for max_msg_size in [None, Some(1 << 30)] {
+        let mut cfg = config(SocketType::Pull);
+        cfg.max_msg_size = max_msg_size;
+        let mut bytes = greeting(3, 1, b"NULL");
+        bytes.push(0x06);
+        bytes.extend((HANDSHAKE_COMMAND_LIMIT + 1).to_be_bytes());
+        let (_, _, err) = feed(cfg.clone(), &bytes);
+        assert_eq!(
+            err,
+            Some(ProtocolError::MessageTooLarge {
+                size: HANDSHAKE_COMMAND_LIMIT + 1,
+                max: HANDSHAKE_COMMAND_LIMIT
+            })
+        );
+        // A READY of exactly the limit is fine (padded with an X- property).
+        let mut props = Properties::new();
+        props.push("Socket-Type", "PUSH").expect("valid property");
+        let pad = HANDSHAKE_COMMAND_LIMIT as usize - 6 - (1 + 11 + 4 + 4) - (1 + 5 + 4);
+        props
+            .push("X-Pad", vec![b'p'; pad])
+            .expect("valid property");
+        let ready = Command::Ready(props);
+        assert_eq!(ready.encoded_len() as u64, HANDSHAKE_COMMAND_LIMIT);
+        let mut bytes = greeting(3, 1, b"NULL");
+        bytes.extend(command_frame(&ready));
+        let (_, events, err) = feed(cfg, &bytes);
+        assert_eq!(err, None);
+        assert!(matches!(events.as_slice(), [Event::Established(_)]));
+    }
+    // After the handshake, no limit means none for commands either.
+    let mut bytes = peer_hello("SUB");
+    bytes.extend(command_frame(&Command::Subscribe(Bytes::from(vec![
+        b'a';
+        HANDSHAKE_COMMAND_LIMIT as usize
+            * 2
+    ]))));
+    let (_, events, err) = feed(config(SocketType::Pub), &bytes);
+    assert_eq!((events.len(), err), (2, None));
+}
+
+#[test]
+fn pongs_stop_piling_up_for_a_peer_that_does_not_read() {
+    let mut conn = Connection::new(config(SocketType::Pull));
+    let mut input = BytesMut::from(&peer_hello("PUSH")[..]);
+    let (events, err) = drive(&mut conn, &mut input);
+    assert_eq!((events.len(), err), (1, None));
+    take_transmit(&mut conn);
+    let ping = b"\x04\x0a\x04PING\x00\x00LOL";
+    let pong_len = b"\x04\x08\x04PONGLOL".len();
+    // Nothing is ever written out: 100,000 PINGs, every one reported.
+    for _ in 0..100_000 {
+        input.extend_from_slice(ping);
+    }
+    let (events, err) = drive(&mut conn, &mut input);
+    assert_eq!((events.len(), err), (100_000, None));
+    let queued = conn.transmit().len();
+    assert!(queued >= MAX_PONG_BACKLOG, "{queued}");
+    assert!(queued < MAX_PONG_BACKLOG + pong_len, "{queued}");
+    // Once the peer reads, PINGs are answered again.
+    take_transmit(&mut conn);
+    input.extend_from_slice(ping);
+    assert!(matches!(
+        conn.handle_input(&mut input),
+        Ok(Some(Event::Command(Command::Ping { .. })))
+    ));
+    assert_eq!(take_transmit(&mut conn), b"\x04\x08\x04PONGLOL");
+}
+
+#[test]
+fn reserved_flag_bits_are_ignored_on_receive() {
+    // "Bits 7-3 are reserved ... and MUST be zero" binds the sender;
+    // libzmq ignores them when reading, and so do we.
+    let mut bytes = peer_hello("PUSH");
+    bytes.extend_from_slice(&[0xF9, 1, b'a', 0x08, 1, b'b']);
+    bytes.extend_from_slice(b"\xFC\x07\x04PING\x00\x00");
+    let (mut conn, events, err) = feed(config(SocketType::Pull), &bytes);
+    assert_eq!(err, None);
+    assert_eq!(events[1], Event::Message(msg(&[b"a", b"b"])));
+    assert!(matches!(events[2], Event::Command(Command::Ping { .. })));
+    assert!(take_transmit(&mut conn).ends_with(b"\x04\x05\x04PONG"));
 }
 
 // ----------------------------------------------------------- input splits
