@@ -66,7 +66,10 @@ pub fn run(data: &[u8]) {
                 assert_eq!(got, all);
             }
             4 => assert_eq!(pipes.add(&word, pipe), pairs.insert((word.clone(), pipe))),
-            5 => assert_eq!(pipes.remove(&word, pipe), pairs.remove(&(word.clone(), pipe))),
+            5 => assert_eq!(
+                pipes.remove(&word, pipe),
+                pairs.remove(&(word.clone(), pipe))
+            ),
             6 => {
                 pipes.matching(&word, &mut out);
                 let mut got = out.clone();
