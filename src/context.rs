@@ -204,8 +204,9 @@ impl ContextBuilder {
     /// up to that much CPU per wait: at low message rates, each message
     /// may cost one spin per thread it wakes. `Duration::ZERO` never
     /// spins, for the least CPU, as libzmq does.
+    /// At most one second is used.
     pub fn spin(mut self, spin: Duration) -> ContextBuilder {
-        self.spin = spin;
+        self.spin = spin.min(Duration::from_secs(1));
         self
     }
 

@@ -256,7 +256,7 @@ impl<'a> Poller<'a> {
     /// Errors: [`Error::Terminated`] if a watched socket's context was
     /// shut down; [`Error::Io`] if the operating system's poll fails.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<&[PollEvent]> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // Re-arming makes the kernel report descriptors that are still
         // ready (mio's registrations are edge-triggered).
         for (token, item) in self.items.iter().enumerate() {

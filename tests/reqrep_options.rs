@@ -320,3 +320,39 @@ fn direct_and_queued_sends_keep_their_order() {
     }
     reader.join().unwrap();
 }
+
+/// Timeouts and intervals too long to represent as a deadline mean "for
+/// ever", never a panic (Duration::MAX was an overflow in Instant + d).
+#[test]
+fn durations_too_long_to_represent_mean_forever() {
+    let ctx = Context::new();
+    let (rep, ep) = bound(&ctx, SocketType::Rep);
+    let req = ctx.socket(SocketType::Req).unwrap();
+    for s in [&rep, &req] {
+        s.set_recv_timeout(Some(Duration::MAX)).unwrap();
+        s.set_send_timeout(Some(Duration::MAX)).unwrap();
+        s.set_linger(Some(Duration::MAX)).unwrap();
+    }
+    req.set_heartbeat_interval(Some(Duration::MAX)).unwrap();
+    req.set_handshake_interval(Some(Duration::MAX)).unwrap();
+    req.set_reconnect_interval(Some(Duration::MAX)).unwrap();
+    req.connect(&ep).unwrap();
+    req.send("q").unwrap();
+    assert_eq!(frames(&rep.recv().unwrap()), [b"q".to_vec()]);
+    rep.send("a").unwrap();
+    assert_eq!(frames(&req.recv().unwrap()), [b"a".to_vec()]);
+    // A monitor with an event waiting answers at once, whatever the wait.
+    let mon = rep.monitor().unwrap();
+    drop(req);
+    assert!(matches!(
+        mon.recv_timeout(Duration::MAX),
+        Ok(MonitorEvent::Disconnected { .. })
+    ));
+    let publ = ctx.socket(SocketType::Pub).unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    publ.bind("inproc://forever").unwrap();
+    sub.subscribe("").unwrap();
+    sub.connect("inproc://forever").unwrap();
+    publ.wait_for_subscribers(1, Duration::MAX).unwrap();
+    drop(mon);
+}

@@ -392,7 +392,10 @@ impl IoThread {
     }
 
     fn arm(&mut self, token: usize, generation: u64, kind: TimerKind, after: Duration) {
-        self.arm_at(token, generation, kind, Instant::now() + after);
+        // A delay too long to represent never comes.
+        if let Some(at) = Instant::now().checked_add(after) {
+            self.arm_at(token, generation, kind, at);
+        }
     }
 
     fn arm_at(&mut self, token: usize, generation: u64, kind: TimerKind, at: Instant) {

@@ -694,7 +694,7 @@ impl IoThread {
             self.remove(token);
             return;
         }
-        s.closing = Some(linger.map(|l| Instant::now() + l));
+        s.closing = Some(linger.and_then(|l| Instant::now().checked_add(l)));
         let generation = s.generation;
         if let Some(after) = linger {
             self.arm(token, generation, TimerKind::Linger, after);

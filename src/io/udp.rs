@@ -403,7 +403,7 @@ impl IoThread {
             self.remove(token);
             return;
         }
-        link.closing = Some(linger.map(|l| Instant::now() + l));
+        link.closing = Some(linger.and_then(|l| Instant::now().checked_add(l)));
         if let Some(after) = linger {
             self.arm(token, 0, TimerKind::Linger, after);
         }

@@ -542,8 +542,10 @@ impl Socket {
                     self.shared.mailbox.pass_on();
                     return Ok(v);
                 }
-                let d = *deadline
-                    .get_or_insert_with(|| timeout(&st.options).map(|t| Instant::now() + t));
+                let d = *deadline.get_or_insert_with(|| {
+                    // A timeout too long to represent waits for ever.
+                    timeout(&st.options).and_then(|t| Instant::now().checked_add(t))
+                });
                 if d.is_some_and(|d| d <= Instant::now()) {
                     return Err(if timeout(&st.options) == Some(Duration::ZERO) {
                         Error::WouldBlock

@@ -197,7 +197,7 @@ impl Monitor {
     }
 
     fn next(&self, timeout: Option<Duration>) -> Result<MonitorEvent> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut inner = self.queue.lock();
         loop {
             if let Some(ev) = inner.events.pop_front() {

@@ -51,6 +51,14 @@ pub(crate) struct Heartbeat {
     pending_ttl: Option<Duration>,
 }
 
+/// `now + d`, or for a duration too long to represent, ten years on (as
+/// good as never).
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(10 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 impl Heartbeat {
     pub(crate) fn new(config: Option<HeartbeatConfig>) -> Heartbeat {
         Heartbeat {
@@ -79,7 +87,7 @@ impl Heartbeat {
             self.ttl_at = None;
         }
         if let Some(ttl) = self.pending_ttl.take() {
-            self.ttl_at.get_or_insert(now + ttl);
+            self.ttl_at.get_or_insert(later(now, ttl));
         }
         if self.timeout_at.is_some_and(|t| t <= now) || self.ttl_at.is_some_and(|t| t <= now) {
             return Tick::Expired;
@@ -90,13 +98,13 @@ impl Heartbeat {
         let Some(interval) = config.interval else {
             return Tick::Idle;
         };
-        let next = *self.next_ping.get_or_insert(now + interval);
+        let next = *self.next_ping.get_or_insert(later(now, interval));
         if next > now {
             return Tick::Idle;
         }
-        self.next_ping = Some(now + interval);
+        self.next_ping = Some(later(now, interval));
         let timeout = config.timeout.unwrap_or(interval);
-        self.timeout_at.get_or_insert(now + timeout);
+        self.timeout_at.get_or_insert(later(now, timeout));
         let ttl_ds = config.ttl.map_or(0, |t| {
             (t.as_millis() / 100).min(u128::from(u16::MAX)) as u16
         });
