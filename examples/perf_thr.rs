@@ -70,7 +70,9 @@ use std::time::{Duration, Instant};
 use brokerless::{Context, Message, Socket, SocketType};
 use bytes::Bytes;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+#[path = "perf_common/mod.rs"]
+mod perf_common;
+use perf_common::{Res, attach, how, is_terminated, new_socket, parse_number};
 
 const USAGE: &str = "\
 usage: perf_thr recv <endpoint> <msg-size> <msg-count> [options]   (like local_thr)
@@ -133,12 +135,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn parse_number<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, String> {
-    s.replace('_', "")
-        .parse()
-        .map_err(|_| format!("bad {what} {s:?}: expected a non-negative integer"))
 }
 
 fn parse_args(argv: impl Iterator<Item = OsString>) -> Result<Cli, String> {
@@ -212,37 +208,6 @@ fn parse_args(argv: impl Iterator<Item = OsString>) -> Result<Cli, String> {
         hwm,
         alloc,
     }))
-}
-
-fn new_socket(ctx: &Context, kind: SocketType, hwm: Option<usize>) -> Res<Socket> {
-    let socket = ctx.socket(kind)?;
-    if let Some(hwm) = hwm {
-        socket.set_send_hwm(hwm)?;
-        socket.set_recv_hwm(hwm)?;
-    }
-    Ok(socket)
-}
-
-/// Binds or connects; returns the endpoint to report (or to connect to),
-/// with a wildcard resolved.
-fn attach(socket: &Socket, endpoint: &str, bind: bool) -> Res<String> {
-    if bind {
-        socket
-            .bind(endpoint)
-            .map_err(|e| format!("cannot bind {endpoint}: {e}"))?;
-        Ok(socket
-            .last_endpoint()
-            .unwrap_or_else(|| endpoint.to_string()))
-    } else {
-        socket
-            .connect(endpoint)
-            .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;
-        Ok(endpoint.to_string())
-    }
-}
-
-fn how(bind: bool) -> &'static str {
-    if bind { "bound to" } else { "connected to" }
 }
 
 fn check(msg: &Message, size: usize, n: u64) -> Res<()> {
@@ -336,13 +301,6 @@ fn run(args: &Args) -> Res<()> {
         }
         Mode::Both => run_both(args, ctx),
     }
-}
-
-fn is_terminated(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
-    matches!(
-        e.downcast_ref::<brokerless::Error>(),
-        Some(brokerless::Error::Terminated)
-    )
 }
 
 /// Receiver on this thread, sender on another, one context.
