@@ -105,6 +105,17 @@ impl Drop for Handle {
 ///
 /// Cheap to clone; all clones share the threads. Dropping the last clone
 /// shuts the context down (see [`Context::shutdown`]).
+///
+/// ```
+/// use brokerless::{Context, Error, SocketType};
+///
+/// let ctx = Context::builder().io_threads(2).build()?;
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// let waiter = std::thread::spawn(move || pull.recv());
+/// ctx.shutdown(); // the blocked recv returns at once
+/// assert!(matches!(waiter.join().unwrap(), Err(Error::Terminated)));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Context {
     handle: Arc<Handle>,

@@ -8,9 +8,107 @@ use std::fmt;
 
 /// The kind of a [`Socket`](crate::Socket): its messaging pattern and role.
 ///
-/// Every type of the roadmap is listed; [`Context::socket`](crate::Context::socket)
-/// returns [`Error::NotSupported`](crate::Error::NotSupported) for the types
-/// that are not built yet (see [`SocketType::is_supported`]).
+/// Every type of the roadmap is built (see [`SocketType::is_supported`]).
+/// Each pattern in a few lines, over inproc so that the examples run
+/// alone (tcp, ipc and udp endpoints work the same way):
+///
+/// Request-reply (REQ, REP, DEALER, ROUTER):
+/// ```
+/// # use brokerless::{Context, Message, SocketType};
+/// let ctx = Context::new();
+/// let rep = ctx.socket(SocketType::Rep)?;
+/// rep.bind("inproc://rr")?;
+/// let req = ctx.socket(SocketType::Req)?;
+/// req.connect("inproc://rr")?;
+/// req.send("ping")?;
+/// assert_eq!(&rep.recv()?[0], b"ping");
+/// rep.send("pong")?;
+/// assert_eq!(&req.recv()?[0], b"pong");
+///
+/// // A ROUTER sees who asked (its routing id first) and answers them.
+/// let router = ctx.socket(SocketType::Router)?;
+/// router.bind("inproc://dr")?;
+/// let dealer = ctx.socket(SocketType::Dealer)?;
+/// dealer.set_routing_id("worker-1")?;
+/// dealer.connect("inproc://dr")?;
+/// dealer.send("ready")?;
+/// let m = router.recv()?;
+/// assert_eq!((&m[0], &m[1]), (&b"worker-1"[..], &b"ready"[..]));
+/// router.send(Message::from(vec![m.frames()[0].clone(), "go".into()]))?;
+/// assert_eq!(&dealer.recv()?[0], b"go");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
+///
+/// Publish-subscribe (PUB, SUB, XPUB, XSUB):
+/// ```
+/// # use std::time::Duration;
+/// # use brokerless::{Context, SocketType};
+/// let ctx = Context::new();
+/// let publ = ctx.socket(SocketType::XPub)?;
+/// publ.bind("inproc://ps")?;
+/// let sub = ctx.socket(SocketType::Sub)?;
+/// sub.subscribe("weather.")?;
+/// sub.connect("inproc://ps")?;
+/// assert_eq!(&publ.recv()?[0], b"\x01weather."); // XPUB sees the subscription
+/// publ.send("news.local")?; // filtered out at the publisher
+/// publ.send("weather.rome")?;
+/// assert_eq!(&sub.recv()?[0], b"weather.rome");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
+///
+/// Pipeline (PUSH, PULL) and exclusive pairs (PAIR):
+/// ```
+/// # use brokerless::{Context, SocketType};
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://pipe")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://pipe")?;
+/// push.send("task")?;
+/// assert_eq!(&pull.recv()?[0], b"task");
+///
+/// let a = ctx.socket(SocketType::Pair)?;
+/// a.bind("inproc://pair")?;
+/// let b = ctx.socket(SocketType::Pair)?;
+/// b.connect("inproc://pair")?;
+/// b.send("hi")?;
+/// assert_eq!(&a.recv()?[0], b"hi");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
+///
+/// Groups (RADIO, DISH) and many-to-many (BUS):
+/// ```
+/// # use std::time::Duration;
+/// # use brokerless::{Context, Message, SocketType};
+/// let ctx = Context::new();
+/// let radio = ctx.socket(SocketType::Radio)?;
+/// radio.bind("inproc://rd")?;
+/// let dish = ctx.socket(SocketType::Dish)?;
+/// dish.join("sports")?;
+/// dish.connect("inproc://rd")?;
+/// radio.wait_for_subscribers(1, Duration::from_secs(5))?;
+/// radio.send(Message::with_group("weather", "rain"))?; // not joined
+/// radio.send(Message::with_group("sports", "goal"))?;
+/// let m = dish.recv()?;
+/// assert_eq!((&m[0], &m[1]), (&b"sports"[..], &b"goal"[..]));
+///
+/// let nodes: Vec<_> = (0..3)
+///     .map(|i| {
+///         let n = ctx.socket(SocketType::Bus)?;
+///         n.bind(&format!("inproc://bus-{i}"))?;
+///         Ok(n)
+///     })
+///     .collect::<Result<_, brokerless::Error>>()?;
+/// for (i, n) in nodes.iter().enumerate() {
+///     for j in 0..i {
+///         n.connect(&format!("inproc://bus-{j}"))?;
+///     }
+/// }
+/// nodes[0].send("hello, everyone")?;
+/// assert_eq!(&nodes[1].recv()?[0], b"hello, everyone");
+/// assert_eq!(&nodes[2].recv()?[0], b"hello, everyone");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SocketType {

@@ -176,6 +176,26 @@ struct State {
 /// `Send + Sync`: one thread may block in [`recv`](Socket::recv) while
 /// another sends. Dropping the socket closes it; queued output is still
 /// flushed in the background for up to its [`linger`](Socket::set_linger).
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.set_recv_timeout(Some(Duration::from_millis(10)))?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = pull.last_endpoint().unwrap(); // the port the system chose
+/// assert!(matches!(pull.recv(), Err(Error::Timeout)));
+///
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&endpoint)?;
+/// push.send(vec!["header", "body"].into_iter().collect::<brokerless::Message>())?;
+/// pull.set_recv_timeout(None)?;
+/// let msg = pull.recv()?;
+/// assert_eq!((&msg[0], &msg[1]), (&b"header"[..], &b"body"[..]));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub struct Socket {
     ctx: Arc<ContextInner>,
     io: IoHandle,

@@ -158,6 +158,29 @@ impl MonitorQueue {
 /// A stream of a socket's [`MonitorEvent`]s, from
 /// [`Socket::monitor`](crate::Socket::monitor). Events that happened
 /// before the monitor was created are not reported.
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, MonitorEvent, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// let monitor = pull.monitor()?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = pull.last_endpoint().unwrap();
+/// assert_eq!(
+///     monitor.recv_timeout(Duration::from_secs(5))?,
+///     MonitorEvent::Listening { endpoint: endpoint.clone() }
+/// );
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&endpoint)?;
+/// // Wait for the peer instead of sleeping.
+/// while !matches!(
+///     monitor.recv_timeout(Duration::from_secs(5))?,
+///     MonitorEvent::HandshakeSucceeded { .. }
+/// ) {}
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub struct Monitor {
     queue: Arc<MonitorQueue>,
 }
