@@ -42,6 +42,10 @@ fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Error {
 /// error stops; the call returns when both have stopped. Each direction
 /// runs on its own thread, so the sockets (which are `Sync`) are shared
 /// for the duration of the call.
+///
+/// Leave the sockets' receive timeouts unset: a direction receives with
+/// `recv`, so a timeout (`Error::Timeout`) stops it, where libzmq's
+/// proxy, which polls, would carry on.
 pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
     let (f, b) = (frontend.socket_type(), backend.socket_type());
     let down = can_recv(f) && can_send(b);
