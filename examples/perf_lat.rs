@@ -72,7 +72,9 @@ use bytes::Bytes;
 
 #[path = "perf_common/mod.rs"]
 mod perf_common;
-use perf_common::{Res, attach, how, is_terminated, new_socket, parse_number};
+use perf_common::{
+    Cli, Res, attach, how, is_terminated, main_with, new_socket, parse_number, utf8_args,
+};
 
 const USAGE: &str = "\
 usage: perf_lat rep <endpoint> <msg-size> <roundtrips> [options]   (like local_lat)
@@ -112,44 +114,16 @@ struct Args {
     hwm: Option<usize>,
 }
 
-enum Cli {
-    Run(Args),
-    Help,
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args_os().skip(1)) {
-        Ok(Cli::Run(args)) => args,
-        Ok(Cli::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(why) => {
-            eprintln!("perf_lat: {why}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("perf_lat: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    main_with("perf_lat", USAGE, parse_args, run)
 }
 
-fn parse_args(argv: impl Iterator<Item = OsString>) -> Result<Cli, String> {
+fn parse_args(argv: impl Iterator<Item = OsString>) -> Result<Cli<Args>, String> {
     let mut positional = Vec::new();
     let mut this_binds = None;
     let mut hwm = None;
     let mut warmup = None;
-    let mut argv = argv
-        .map(|a| {
-            a.into_string()
-                .map_err(|a| format!("argument {a:?} is not UTF-8"))
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
+    let mut argv = utf8_args(argv)?.into_iter();
     while let Some(arg) = argv.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if arg.starts_with("--") => (f.to_string(), Some(v.to_string())),
