@@ -26,6 +26,8 @@ pub(crate) struct ContextInner {
     pub(crate) inproc: Mutex<crate::transport::inproc::Registry>,
     /// How long a thread out of work polls before it sleeps.
     pub(crate) spin: Duration,
+    /// The ZAP client, once a handshake asked for one (see `zap`).
+    pub(crate) zap: crate::zap::ZapSlot,
 }
 
 impl ContextInner {
@@ -253,6 +255,7 @@ impl ContextBuilder {
                     mailboxes: Mutex::new(Vec::new()),
                     inproc: Mutex::new(Default::default()),
                     spin: self.spin,
+                    zap: Default::default(),
                 }),
             }),
         })

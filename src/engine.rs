@@ -18,7 +18,9 @@ use bytes::BytesMut;
 use crate::pipe::{self, PipeReader, PipeWriter, WriteError};
 use crate::routing::trie::CountedTrie;
 use crate::transport::Stream;
-use crate::zmtp::{Command, Config, Connection, Event, PeerInfo, Subscription};
+use crate::zmtp::{
+    AuthReply, AuthRequest, Command, Config, Connection, Event, PeerInfo, Subscription,
+};
 use crate::{Message, ProtocolError, SocketType};
 
 /// Stop pulling from the outbound pipe once this much is waiting to be
@@ -72,12 +74,21 @@ pub(crate) enum Progress {
     /// The handshake completed; the caller attaches pipes if it has none
     /// yet, and drives again.
     Established(PeerInfo),
+    /// The handshake needs the authenticator's verdict: the caller gets
+    /// it and hands it to [`Engine::handle_auth`], then drives again.
+    Authenticate(AuthRequest),
     /// The socket let go of this peer and everything queued was written.
     Finished,
     /// The drive used its budget with work left: the caller drives again
     /// after serving the other connections (readiness is edge-triggered,
     /// so no new event would come).
     Yielded,
+}
+
+/// What decoding found that ends a drive.
+enum Handshake {
+    Established(PeerInfo),
+    Authenticate(AuthRequest),
 }
 
 /// One live connection.
@@ -113,6 +124,26 @@ pub(crate) struct Engine {
     failed: Option<io::Error>,
     /// The I/O thread let go of this connection: no direct send.
     retired: bool,
+    /// The peer's metadata, attached to every message it sends once a
+    /// security mechanism or an authenticator was involved.
+    meta: Option<std::sync::Arc<crate::zmtp::Properties>>,
+}
+
+/// What messages from this peer carry: its handshake metadata and its
+/// user id, when the connection was secured or authenticated (a plain
+/// NULL connection costs nothing per message).
+fn peer_metadata(
+    secured: bool,
+    info: &PeerInfo,
+) -> Option<std::sync::Arc<crate::zmtp::Properties>> {
+    if !secured && info.user_id.is_empty() {
+        return None;
+    }
+    let mut props = info.properties.clone();
+    if let Err(e) = props.push(crate::message::USER_ID, info.user_id.clone()) {
+        log::debug!("user id not attached: {e}");
+    }
+    Some(std::sync::Arc::new(props))
 }
 
 impl Engine {
@@ -140,6 +171,7 @@ impl Engine {
             outbound_idle: false,
             failed: None,
             retired: false,
+            meta: None,
         }
     }
 
@@ -168,6 +200,20 @@ impl Engine {
             }
             Err(_) => Ok(true),
         }
+    }
+
+    /// Hands the authenticator's verdict to the handshake (after
+    /// [`Progress::Authenticate`]); drive the engine again afterwards. A
+    /// refusal queues an ERROR for the peer and is returned as the
+    /// protocol error that ends the connection.
+    pub(crate) fn handle_auth(&mut self, reply: AuthReply) -> Result<(), EngineError> {
+        let result = self.conn.handle_auth(reply);
+        if let Err(e) = result {
+            // Best effort: let the peer read our ERROR.
+            let _ = self.write();
+            return Err(EngineError::Protocol(e));
+        }
+        Ok(())
     }
 
     /// The I/O thread stops serving this connection.
@@ -271,10 +317,21 @@ impl Engine {
             if let Some(p) = pipes.as_deref_mut() {
                 progress |= self.deliver_stalled(p);
             }
-            if let Some(info) = self.decode(pipes.as_deref_mut())? {
-                return Ok(Progress::Established(info));
+            match self.decode(pipes.as_deref_mut())? {
+                Some(Handshake::Established(info)) => return Ok(Progress::Established(info)),
+                Some(Handshake::Authenticate(request)) => {
+                    // Our ERROR or WELCOME may wait; the verdict comes
+                    // later, through `handle_auth`.
+                    if self.writable && !self.conn.transmit().is_empty() {
+                        self.write()?;
+                    }
+                    return Ok(Progress::Authenticate(request));
+                }
+                None => {}
             }
-            if self.readable && self.stalled.is_none() && !self.eof {
+            // While the authenticator thinks, nothing more is read: the
+            // peer cannot make us buffer without bound.
+            if self.readable && self.stalled.is_none() && !self.eof && !self.conn.awaits_auth() {
                 progress |= self.read()?;
             }
             if self.conn.is_established()
@@ -336,7 +393,10 @@ impl Engine {
 
     /// Decodes buffered input into the inbound pipe until the input runs
     /// out or the pipe is full.
-    fn decode(&mut self, pipes: Option<&mut EnginePipes>) -> Result<Option<PeerInfo>, EngineError> {
+    fn decode(
+        &mut self,
+        pipes: Option<&mut EnginePipes>,
+    ) -> Result<Option<Handshake>, EngineError> {
         let spare = self.input.detach_spare();
         let result = self.decode_data(pipes);
         self.input.attach_spare(spare);
@@ -347,7 +407,7 @@ impl Engine {
     fn decode_data(
         &mut self,
         mut pipes: Option<&mut EnginePipes>,
-    ) -> Result<Option<PeerInfo>, EngineError> {
+    ) -> Result<Option<Handshake>, EngineError> {
         while self.stalled.is_none() {
             let event = match self.conn.handle_input(&mut self.input.data) {
                 Ok(Some(ev)) => ev,
@@ -361,7 +421,11 @@ impl Engine {
             match event {
                 Event::Established(info) => {
                     self.handshaken = true;
-                    return Ok(Some(info));
+                    self.meta = peer_metadata(self.conn.secured(), &info);
+                    return Ok(Some(Handshake::Established(info)));
+                }
+                Event::Authenticate(request) => {
+                    return Ok(Some(Handshake::Authenticate(request)));
                 }
                 Event::Message(msg) => self.deliver(pipes.as_deref_mut(), msg),
                 // A publisher's socket sees subscriptions as messages, the
@@ -404,7 +468,10 @@ impl Engine {
     }
 
     /// Hands a received message to the socket; a full pipe stalls input.
-    fn deliver(&mut self, pipes: Option<&mut EnginePipes>, msg: Message) {
+    fn deliver(&mut self, pipes: Option<&mut EnginePipes>, mut msg: Message) {
+        if let Some(meta) = &self.meta {
+            msg.set_metadata(meta.clone());
+        }
         if let Some(p) = pipes
             && let Err(WriteError::Full(msg)) = p.inbound.write(msg)
         {

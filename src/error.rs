@@ -157,6 +157,21 @@ pub enum ProtocolError {
     /// The peer sent nothing within the heartbeat timeout (after our
     /// PING) or within the TTL of its own PING.
     HeartbeatTimeout,
+    /// Our authenticator refused the peer's credentials (or its address):
+    /// the peer was sent an ERROR with the status code and disconnected.
+    CredentialsRefused {
+        /// The RFC 27 status code: 300 temporary, 400 denied, 500
+        /// internal error.
+        status_code: u16,
+        /// The authenticator's status text.
+        text: String,
+    },
+    /// The peer refused our credentials: its ERROR carried an RFC 27
+    /// status code (libzmq sends "400" for a wrong password or key).
+    RefusedByPeer {
+        /// The status code: 300 temporary, 400 denied, 500 internal error.
+        status_code: u16,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -197,6 +212,12 @@ impl fmt::Display for ProtocolError {
             ProtocolError::HandshakeTimeout => f.write_str("peer did not finish the handshake"),
             ProtocolError::HeartbeatTimeout => {
                 f.write_str("peer went silent past the heartbeat timeout")
+            }
+            ProtocolError::CredentialsRefused { status_code, text } => {
+                write!(f, "peer's credentials refused ({status_code} {text})")
+            }
+            ProtocolError::RefusedByPeer { status_code } => {
+                write!(f, "peer refused our credentials ({status_code})")
             }
         }
     }

@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod auth;
 mod context;
 mod engine;
 mod error;
@@ -54,8 +55,10 @@ mod routing;
 mod socket;
 mod socket_type;
 mod transport;
+mod zap;
 pub mod zmtp;
 
+pub use auth::{AuthStats, Authenticator, ZapRequest};
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, ProtocolError, Result};
 pub use message::Message;
@@ -71,6 +74,7 @@ pub use poller::{Interest, PollEvent, Poller, ReadinessFd};
 pub use proxy::proxy;
 pub use socket::{BusPeer, Monitor, MonitorEvent, RecvFuture, SendFuture, Socket, relay};
 pub use socket_type::SocketType;
+pub use zmtp::{AuthReply, Mechanism};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

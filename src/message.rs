@@ -5,7 +5,14 @@
 
 use std::ops::Index;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use crate::zmtp::Properties;
+
+/// The property under which a message carries its peer's user id.
+pub(crate) const USER_ID: &str = "User-Id";
 
 /// A multipart message: one or more frames (a message with no frames can be
 /// built but not sent). Frames are [`Bytes`], so cloning a message or
@@ -18,10 +25,23 @@ use bytes::Bytes;
 /// assert_eq!(m.len(), 2);
 /// assert_eq!(&m[1], b"body");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Message {
     frames: Frames,
+    /// The sending peer's metadata, on messages from peers that went
+    /// through a security mechanism or an authenticator (see
+    /// [`Message::property`]). Not part of equality.
+    meta: Option<Arc<Properties>>,
 }
+
+impl PartialEq for Message {
+    /// Messages are equal when their frames are; metadata is not compared.
+    fn eq(&self, other: &Message) -> bool {
+        self.frames == other.frames
+    }
+}
+
+impl Eq for Message {}
 
 #[derive(Clone, PartialEq, Eq)]
 enum Frames {
@@ -63,9 +83,39 @@ impl Message {
 
     /// Inserts a frame at the front (for envelopes such as routing ids).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
+        let meta = self.meta.take();
         let mut frames = std::mem::take(self).into_frames();
         frames.insert(0, frame.into());
         *self = Message::from(frames);
+        self.meta = meta;
+    }
+
+    /// The user id that the context's authenticator gave the peer this
+    /// message came from (RFC 27; the PLAIN user name or the CURVE key's
+    /// Z85 text with [`crate::Authenticator`]'s own rules). `None` for
+    /// messages built locally, or from peers no authenticator admitted.
+    pub fn user_id(&self) -> Option<&[u8]> {
+        self.property(USER_ID).filter(|id| !id.is_empty())
+    }
+
+    /// A metadata property of the peer this message came from, as
+    /// libzmq's `zmq_msg_gets`: what the peer announced in its handshake
+    /// (`Socket-Type`, `Identity`, ...), then `User-Id` and whatever the
+    /// authenticator added. Names are compared ignoring ASCII case. Only
+    /// messages from peers that used PLAIN or CURVE, or that an
+    /// authenticator admitted, carry metadata.
+    pub fn property(&self, name: &str) -> Option<&[u8]> {
+        self.meta.as_ref()?.get(name).map(|v| &v[..])
+    }
+
+    /// Detaches the peer's metadata (to move it to a rebuilt message).
+    pub(crate) fn take_metadata(&mut self) -> Option<Arc<Properties>> {
+        self.meta.take()
+    }
+
+    /// Attaches the peer's metadata (the engine does, on delivery).
+    pub(crate) fn set_metadata(&mut self, meta: Arc<Properties>) {
+        self.meta = Some(meta);
     }
 
     /// Removes and returns the first frame (for envelopes such as routing
@@ -151,6 +201,7 @@ impl From<Bytes> for Message {
     fn from(b: Bytes) -> Message {
         Message {
             frames: Frames::One(b),
+            meta: None,
         }
     }
 }
@@ -193,6 +244,7 @@ impl From<Vec<Bytes>> for Message {
         } else {
             Message {
                 frames: Frames::Many(v),
+                meta: None,
             }
         }
     }

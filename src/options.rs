@@ -76,6 +76,12 @@ pub(crate) struct Options {
     pub tcp_keepalive: Keepalive,
     /// BUS: forward received messages to the other peers.
     pub bus_relay: bool,
+    /// The security mechanism, role and credentials (shared: options are
+    /// copied into every session).
+    pub mechanism: std::sync::Arc<crate::zmtp::Mechanism>,
+    /// The ZAP domain sent to the authenticator; a NULL socket asks the
+    /// authenticator only when it is set (libzmq's ZMQ_ZAP_DOMAIN).
+    pub zap_domain: Bytes,
 }
 
 impl Options {
@@ -126,6 +132,8 @@ impl Default for Options {
             ipv6: false,
             tcp_keepalive: Keepalive::default(),
             bus_relay: false,
+            mechanism: Default::default(),
+            zap_domain: Bytes::new(),
         }
     }
 }

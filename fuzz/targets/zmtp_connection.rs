@@ -312,6 +312,7 @@ impl Harness {
                 let identity = peer.properties.get(IDENTITY).cloned().unwrap_or_default();
                 assert_eq!(peer.routing_id, identity);
             }
+            Event::Authenticate(req) => panic!("NULL without a ZAP domain asked {req:?}"),
             Event::Message(msg) => {
                 assert!(self.established, "message before the handshake");
                 assert!(!msg.is_empty());
@@ -543,6 +544,7 @@ impl Mirror {
                 }
                 Ok(Some(Event::Command(Command::Ping { ttl, context })))
                     if context.is_empty() && Some(ttl) == self.ping_ttl => {} // a heartbeat
+                Ok(Some(Event::Authenticate(req))) => panic!("NULL asked {req:?}"),
                 Ok(Some(Event::Message(msg))) => self.expect(Expect::Message(msg)),
                 Ok(Some(Event::Command(cmd))) => self.expect(Expect::Command(cmd)),
                 Err(ProtocolError::PeerError { reason }) => {

@@ -72,6 +72,13 @@ pub(crate) enum IoCmd {
     Udp(UdpLink),
     /// A pipe of the session or link with this token has news.
     PipeEvent(usize),
+    /// The authenticator's verdict for the handshake of the session with
+    /// this token, if it is still in the same `generation`.
+    AuthVerdict {
+        token: usize,
+        generation: u64,
+        reply: crate::zmtp::AuthReply,
+    },
     /// The context is shutting down: flush within each linger, then exit.
     Shutdown,
 }
@@ -203,6 +210,9 @@ struct Timer {
     kind: TimerKind,
 }
 
+// Sessions are most of the entries: boxing them would add an allocation
+// and a listener-sized slot to every connection.
+#[allow(clippy::large_enum_variant)]
 enum Entry {
     Listener(Bound),
     Session(Session),
@@ -348,6 +358,11 @@ impl IoThread {
             }
             IoCmd::Udp(link) => self.add_udp(link),
             IoCmd::PipeEvent(token) => self.drive_entry(token),
+            IoCmd::AuthVerdict {
+                token,
+                generation,
+                reply,
+            } => self.auth_verdict(token, generation, reply),
             IoCmd::Shutdown => self.shutdown(),
         }
     }

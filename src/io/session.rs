@@ -23,7 +23,8 @@ use crate::options::Options;
 use crate::pipe;
 use crate::socket::{Command, MonitorEvent, Peer, SocketShared};
 use crate::transport::{Listener, Remote, Stream};
-use crate::zmtp::{Config, HeartbeatConfig, PeerInfo};
+use crate::zap;
+use crate::zmtp::{AuthReply, AuthRequest, Config, HeartbeatConfig, PeerInfo};
 
 /// Pause before accepting again after an accept error.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -35,6 +36,11 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// would match that session's pending timers, and a new connection could
 /// be dropped for a handshake timeout armed by an older one. So each
 /// session draws its own range of 2^32 generations.
+/// The longest pause between reconnects to a peer that refused our
+/// credentials, when `reconnect_interval_max` does not say (the interval
+/// doubles from `reconnect_interval` up to this).
+const REFUSED_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
 fn first_generation() -> u64 {
     static SESSIONS: AtomicU64 = AtomicU64::new(0);
     SESSIONS.fetch_add(1, Ordering::Relaxed) << 32
@@ -107,8 +113,12 @@ pub(super) struct Session {
     closing: Option<Option<Instant>>,
     /// When the armed heartbeat timer fires, if one is armed.
     heartbeat_at: Option<Instant>,
-    /// The current reconnect backoff (with `reconnect_interval_max`).
+    /// The current reconnect backoff (with `reconnect_interval_max`, or
+    /// after the peer refused our credentials).
     backoff: Option<Duration>,
+    /// The peer refused our credentials last time: reconnects back off
+    /// even without `reconnect_interval_max`.
+    refused: bool,
 }
 
 impl Session {
@@ -136,6 +146,7 @@ impl Session {
             closing: None,
             heartbeat_at: None,
             backoff: None,
+            refused: false,
         }
     }
 
@@ -195,6 +206,8 @@ impl Session {
                     timeout: self.options.heartbeat_timeout,
                     ttl: self.options.heartbeat_ttl,
                 }),
+            mechanism: (*self.options.mechanism).clone(),
+            zap: !self.options.zap_domain.is_empty(),
         }
     }
 
@@ -204,8 +217,12 @@ impl Session {
     /// so that many clients do not retry in step. A handshake resets it.
     fn next_retry(&mut self) -> Option<Duration> {
         let base = self.options.reconnect_interval?;
-        let Some(max) = self.options.reconnect_interval_max.filter(|m| *m > base) else {
-            return Some(base);
+        let max = match self.options.reconnect_interval_max.filter(|m| *m > base) {
+            Some(max) => max,
+            // A server that refuses our credentials will most likely
+            // refuse them again: no reconnect storm against it.
+            None if self.refused => REFUSED_BACKOFF_MAX.max(base),
+            None => return Some(base),
         };
         let current = self.backoff.unwrap_or(base).min(max);
         self.backoff = Some((current * 2).min(max));
@@ -311,6 +328,7 @@ impl IoThread {
                 closing: None,
                 heartbeat_at: None,
                 backoff: None,
+                refused: false,
             };
             let key = self.entries.insert(Entry::Session(session));
             self.activate(key, stream);
@@ -445,6 +463,11 @@ impl IoThread {
                     return;
                 }
                 Ok(Progress::Established(info)) => self.established(token, info),
+                Ok(Progress::Authenticate(request)) => {
+                    if !self.authenticate(token, request) {
+                        return;
+                    }
+                }
                 Ok(Progress::Yielded) => {
                     self.arm_heartbeat(token);
                     self.ready.push(token);
@@ -469,6 +492,96 @@ impl IoThread {
                     self.connection_failed(token, error);
                     return;
                 }
+            }
+        }
+    }
+
+    /// The handshake asks who may come in. With a ZAP handler bound in the
+    /// context, the question goes to it and the verdict comes later
+    /// ([`IoThread::auth_verdict`]); returns false then. Without one the
+    /// verdict is libzmq's default, applied at once: NULL and CURVE
+    /// admit, PLAIN refuses (nobody can check the password); returns
+    /// whether the engine should be driven on.
+    fn authenticate(&mut self, token: usize, request: AuthRequest) -> bool {
+        let io = self.handle.clone();
+        let Some(s) = self.session(token) else {
+            return false;
+        };
+        let ctx = s
+            .socket
+            .ctx
+            .upgrade()
+            .filter(|ctx| ctx.inproc_registry().is_bound(zap::ZAP_NAME));
+        let reply = match ctx {
+            Some(ctx) => {
+                let query = zap::ZapQuery {
+                    domain: s.options.zap_domain.clone(),
+                    address: match s.peer {
+                        Some(Some(addr)) => addr.ip().to_string(),
+                        _ => String::new(),
+                    },
+                    identity: s.options.routing_id.clone(),
+                    request,
+                };
+                let reply_to = zap::ReplyTo {
+                    io,
+                    token,
+                    generation: s.generation,
+                };
+                match zap::ZapClient::get(&ctx).and_then(|client| client.ask(query, reply_to)) {
+                    Ok(()) => return false,
+                    Err(e) => {
+                        log::warn!("{}: cannot ask the ZAP handler: {e}", s.describe());
+                        AuthReply::deny(500, "ZAP handler unreachable")
+                    }
+                }
+            }
+            None if request.mechanism == "PLAIN" => {
+                log::warn!(
+                    "{}: PLAIN client refused: no authenticator is bound at {}",
+                    s.describe(),
+                    zap::ZAP_ENDPOINT
+                );
+                AuthReply::deny(500, "no authenticator")
+            }
+            None => AuthReply::allow(),
+        };
+        self.apply_verdict(token, reply)
+    }
+
+    /// A verdict from the ZAP handler; a session that moved on since it
+    /// asked (another generation) ignores it.
+    pub(super) fn auth_verdict(&mut self, token: usize, generation: u64, reply: AuthReply) {
+        match self.session(token) {
+            Some(s) if s.generation == generation => {}
+            _ => return,
+        }
+        if self.apply_verdict(token, reply) {
+            self.drive(token);
+        }
+    }
+
+    /// Hands a verdict to the engine; returns whether to drive it on.
+    fn apply_verdict(&mut self, token: usize, reply: AuthReply) -> bool {
+        let Some(s) = self.session(token) else {
+            return false;
+        };
+        let State::Active(engine) = &s.state else {
+            return false;
+        };
+        let result = lock(engine).handle_auth(reply);
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                let error = match e {
+                    EngineError::Protocol(p) => {
+                        log::info!("{}: peer refused: {p}", s.describe());
+                        Some(p)
+                    }
+                    _ => None,
+                };
+                self.connection_failed(token, error);
+                false
             }
         }
     }
@@ -508,6 +621,7 @@ impl IoThread {
         s.generation = s.generation.wrapping_add(1); // voids the handshake timer
         s.heartbeat_at = None;
         s.backoff = None;
+        s.refused = false;
         let direct = match &s.state {
             State::Active(engine) => {
                 lock(engine).send_subscriptions(&s.socket.subscriptions);
@@ -574,6 +688,9 @@ impl IoThread {
             // The peer leaves the socket before the monitor hears of it,
             // so a send made after the event cannot pick it.
             s.pipes = None;
+        }
+        if matches!(error, Some(ProtocolError::RefusedByPeer { .. })) {
+            s.refused = true;
         }
         match error {
             Some(error) if !established => s.emit(|endpoint, peer| MonitorEvent::HandshakeFailed {

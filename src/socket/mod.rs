@@ -19,6 +19,7 @@ mod radio;
 mod rep;
 mod req;
 mod router;
+mod security;
 mod subscribe;
 mod xpub;
 mod xsub;
@@ -120,6 +121,9 @@ pub(crate) struct SocketShared {
     /// SUB: the subscriptions, which the I/O thread sends in full on
     /// every (re)connection; the socket sends only changes after that.
     pub subscriptions: Mutex<CountedTrie>,
+    /// The context, for its authenticator (weak: the context holds the
+    /// I/O threads, which hold this).
+    pub ctx: std::sync::Weak<ContextInner>,
 }
 
 impl Drop for SocketShared {
@@ -211,6 +215,7 @@ impl Socket {
             mailbox: Arc::new(Mailbox::new()),
             monitor: Mutex::new(None),
             subscriptions: Mutex::new(CountedTrie::default()),
+            ctx: Arc::downgrade(&ctx),
         });
         let pattern = new_pattern(socket_type, &shared)?;
         let mut options = Options::default();

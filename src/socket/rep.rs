@@ -70,7 +70,8 @@ impl Pattern for Rep {
                 "a REP socket must reply before receiving again",
             ));
         }
-        while let Some((pipe, msg)) = self.peers.recv() {
+        while let Some((pipe, mut msg)) = self.peers.recv() {
+            let meta = msg.take_metadata();
             let mut frames = msg.into_frames();
             let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
                 log::debug!("REP: discarding a request without a delimiter");
@@ -85,7 +86,11 @@ impl Pattern for Rep {
                 pipe,
                 envelope: frames,
             };
-            return Ok(Some(Message::from(body)));
+            let mut body = Message::from(body);
+            if let Some(meta) = meta {
+                body.set_metadata(meta);
+            }
+            return Ok(Some(body));
         }
         Ok(None)
     }

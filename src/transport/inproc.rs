@@ -49,6 +49,7 @@ impl Side {
             },
             minor_version: 1,
             properties: Properties::default(),
+            user_id: Bytes::new(),
         }
     }
 }
@@ -141,6 +142,11 @@ impl Registry {
         }
         self.bound.insert(name.to_string(), binder);
         Ok(())
+    }
+
+    /// Whether some socket is bound to `name`.
+    pub(crate) fn is_bound(&self, name: &str) -> bool {
+        self.bound.contains_key(name)
     }
 
     /// Forgets a bound name (connections made through it stay).

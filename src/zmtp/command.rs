@@ -312,19 +312,7 @@ impl Command {
     /// for a READY whose property list is malformed.
     pub fn decode(body: Bytes) -> Result<Command, ProtocolError> {
         let malformed = |reason| Err(ProtocolError::MalformedCommand { reason });
-        let Some((&name_len, rest)) = body.split_first() else {
-            return malformed("empty command body");
-        };
-        let name_len = usize::from(name_len);
-        if name_len == 0 {
-            // "command-name = short-size 1*255command-name-char"
-            return malformed("zero-length command name");
-        }
-        if rest.len() < name_len {
-            return malformed("truncated command name");
-        }
-        let name = body.slice(1..1 + name_len);
-        let data = body.slice(1 + name_len..);
+        let (name, data) = split(body)?;
         Ok(match &name[..] {
             READY => Command::Ready(Properties::decode(data)?),
             ERROR => {
@@ -361,6 +349,35 @@ impl Command {
             _ => Command::Unknown { name, data },
         })
     }
+}
+
+/// Splits a command body into its name and the data after it, checking
+/// only the name ("command-name = short-size 1*255command-name-char").
+/// The security handshakes use it: their commands (HELLO, WELCOME,
+/// INITIATE, and READY under CURVE, which is boxed) are not parsed as
+/// [`Command`]s.
+pub fn split(body: Bytes) -> Result<(Bytes, Bytes), ProtocolError> {
+    let malformed = |reason| Err(ProtocolError::MalformedCommand { reason });
+    let Some((&name_len, rest)) = body.split_first() else {
+        return malformed("empty command body");
+    };
+    let name_len = usize::from(name_len);
+    if name_len == 0 {
+        return malformed("zero-length command name");
+    }
+    if rest.len() < name_len {
+        return malformed("truncated command name");
+    }
+    Ok((body.slice(1..1 + name_len), body.slice(1 + name_len..)))
+}
+
+/// Appends a whole command body: the name's length, the name, `data`.
+pub fn encode_raw(name: &[u8], data: &[u8], buf: &mut BytesMut) {
+    debug_assert!(!name.is_empty() && name.len() <= MAX_NAME_LEN);
+    buf.reserve(1 + name.len() + data.len());
+    buf.put_u8(name.len() as u8);
+    buf.put_slice(name);
+    buf.put_slice(data);
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The per-connection ZMTP state machine (NULL mechanism).
+//! The per-connection ZMTP state machine.
 //!
 //! States, in order (one enum, [`State`]; every change goes through
 //! `Connection::transition`, which logs `old -> new` at trace level):
@@ -11,10 +11,10 @@
 //! - `Greeting`: our whole greeting is queued at construction (libzmq
 //!   waits for parts of ours before sending the rest of its own, so ours
 //!   must not wait for theirs); the peer's is parsed as it arrives.
-//! - `Handshake`: the peer's greeting was accepted and our READY queued
-//!   (RFC 37 NULL: "the client SHALL send a READY command and then wait
-//!   for a READY command in reply"; libzmq peers send READY at once on
-//!   both sides, without ordering). Only READY or ERROR may come now.
+//! - `Handshake`: the peer's greeting was accepted (same mechanism as
+//!   ours); the security handshake runs, one step at a time (the
+//!   `handshake` module: NULL, PLAIN, CURVE). Only that mechanism's
+//!   commands, or ERROR, may come now; no messages.
 //! - `Established`: "A peer MAY start to send messages immediately after
 //!   completing its handshake, that is, having both sent and received a
 //!   READY command." Messages and commands flow; the partial multipart
@@ -53,7 +53,9 @@ use super::Decoded;
 use super::command::{self, Command, Properties};
 use super::frame::FrameHeader;
 use super::greeting::{self, Greeting};
+use super::handshake::Step;
 use super::heartbeat::{Heartbeat, HeartbeatConfig, Tick};
+use super::mechanism::{AuthReply, AuthRequest, Mechanism};
 use super::transmit::TransmitQueue;
 use crate::{Message, ProtocolError, SocketType};
 
@@ -97,7 +99,7 @@ pub const MAX_PONG_BACKLOG: usize = 64 * 1024;
 const INCOMPATIBLE_REASON: &[u8] = b"incompatible socket type";
 
 /// What a connection needs to know about its own socket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Our socket type, sent as `Socket-Type` in READY and checked
     /// against the peer's.
@@ -117,6 +119,12 @@ pub struct Config {
     /// Heartbeats (PING/PONG timers); `None`: none sent, but received
     /// PINGs are still answered and their TTL honoured.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// The security mechanism, role and credentials (default NULL).
+    pub mechanism: Mechanism,
+    /// Whether a NULL handshake asks the authenticator first (the socket
+    /// has a ZAP domain, as in libzmq). PLAIN and CURVE servers always
+    /// ask.
+    pub zap: bool,
 }
 
 impl Config {
@@ -129,6 +137,8 @@ impl Config {
             max_msg_size: None,
             max_frames: Some(DEFAULT_MAX_FRAMES),
             heartbeat: None,
+            mechanism: Mechanism::Null,
+            zap: false,
         }
     }
 }
@@ -142,8 +152,12 @@ pub struct PeerInfo {
     pub routing_id: Bytes,
     /// 0 for a ZMTP 3.0 peer, 1 for 3.1 (a higher version counts as 1).
     pub minor_version: u8,
-    /// Every READY property, as received.
+    /// Every metadata property, as received (READY, or PLAIN's and
+    /// CURVE's INITIATE or READY), then any the authenticator added.
     pub properties: Properties,
+    /// The user id the authenticator gave this peer (RFC 27), empty if
+    /// none or if no authenticator was asked.
+    pub user_id: Bytes,
 }
 
 /// What [`Connection::handle_input`] reports.
@@ -159,11 +173,14 @@ pub enum Event {
     /// queued, unless [`MAX_PONG_BACKLOG`] octets were waiting) or PONG.
     /// Unknown commands are ignored and not reported.
     Command(Command),
+    /// The handshake needs the authenticator's verdict on this peer: no
+    /// more input is taken until [`Connection::handle_auth`] brings it.
+    Authenticate(AuthRequest),
 }
 
 /// The frames received so far of a multipart message.
 #[derive(Debug, Default)]
-struct Partial {
+pub(super) struct Partial {
     /// Frames that had MORE set (at most `max_frames - 1`).
     frames: Vec<Bytes>,
     /// Sum of their sizes, for the `max_msg_size` check.
@@ -190,14 +207,17 @@ impl Partial {
 
 /// The connection's state; each variant carries only its own data.
 #[derive(Debug)]
-enum State {
+pub(super) enum State {
     /// Our greeting is queued; waiting for the peer's.
     Greeting,
-    /// The peer's greeting was accepted and our READY queued; waiting for
-    /// the peer's READY.
+    /// The peer's greeting was accepted; the security handshake runs.
     Handshake {
         /// The peer's minor version (0 or 1) from its greeting.
         minor_version: u8,
+        /// What the handshake waits for.
+        step: Step,
+        /// The authenticator's verdict, once it approved the peer.
+        approved: Option<AuthReply>,
     },
     /// Traffic flows.
     Established {
@@ -214,7 +234,11 @@ impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             State::Greeting => f.write_str("greeting"),
-            State::Handshake { minor_version } => write!(f, "handshake (ZMTP 3.{minor_version})"),
+            State::Handshake {
+                minor_version,
+                step,
+                ..
+            } => write!(f, "handshake (ZMTP 3.{minor_version}, {step:?})"),
             State::Established { peer, .. } => write!(f, "established ({})", peer.socket_type),
             State::Failed(e) => write!(f, "failed ({e})"),
         }
@@ -239,8 +263,8 @@ impl fmt::Display for State {
 ///    there) and close; the error is sticky.
 #[derive(Debug)]
 pub struct Connection {
-    config: Config,
-    state: State,
+    pub(super) config: Config,
+    pub(super) state: State,
     transmit: TransmitQueue,
     /// Octets still missing from the unit being parsed, as found by the
     /// last `handle_input` that returned `Ok(None)`.
@@ -251,10 +275,15 @@ pub struct Connection {
 
 impl Connection {
     /// A new connection, with our whole 64-octet greeting already queued
-    /// (ZMTP 3.1, NULL mechanism, as-server 0).
+    /// (ZMTP 3.1, our mechanism, as-server 1 for a PLAIN or CURVE server).
     pub fn new(config: Config) -> Connection {
         let mut transmit = TransmitQueue::new();
-        Greeting::null().encode(transmit.staging());
+        Greeting {
+            mechanism: config.mechanism.greeting_field(),
+            as_server: config.mechanism.is_server(),
+            ..Greeting::null()
+        }
+        .encode(transmit.staging());
         Connection {
             heartbeat: Heartbeat::new(config.heartbeat),
             config,
@@ -359,6 +388,13 @@ impl Connection {
         cmd.encode(buf);
     }
 
+    /// Queues a command frame from its name and data (handshake commands).
+    pub(super) fn send_raw_command(&mut self, name: &[u8], data: &[u8]) {
+        let buf = self.transmit.staging();
+        FrameHeader::command((1 + name.len() + data.len()) as u64).encode(buf);
+        command::encode_raw(name, data, buf);
+    }
+
     /// The bytes waiting to be written to the peer.
     pub fn transmit(&self) -> &TransmitQueue {
         &self.transmit
@@ -382,8 +418,19 @@ impl Connection {
         }
     }
 
+    /// Whether the connection uses a security mechanism or asked an
+    /// authenticator (anything but an unauthenticated NULL).
+    pub fn secured(&self) -> bool {
+        !matches!(self.config.mechanism, Mechanism::Null) || self.config.zap
+    }
+
+    /// Whether the handshake waits for [`Connection::handle_auth`].
+    pub fn awaits_auth(&self) -> bool {
+        matches!(&self.state, State::Handshake { step, .. } if step.awaits_auth())
+    }
+
     /// The one place where the state changes.
-    fn transition(&mut self, new: State) {
+    pub(super) fn transition(&mut self, new: State) {
         log::trace!("zmtp: {} -> {}", self.state, new);
         self.state = new;
     }
@@ -397,8 +444,12 @@ impl Connection {
                     let Some(greeting) = self.read_greeting(input)? else {
                         return Ok(None);
                     };
-                    self.on_greeting(greeting)?;
+                    if let Some(event) = self.on_greeting(greeting)? {
+                        return Ok(Some(event));
+                    }
                 }
+                // Nothing more is read until the verdict comes.
+                State::Handshake { step, .. } if step.awaits_auth() => return Ok(None),
                 State::Handshake { .. } | State::Established { .. } => {
                     let Some((header, body)) = self.read_frame(input)? else {
                         return Ok(None);
@@ -429,24 +480,26 @@ impl Connection {
 
     /// RFC 37: "If the mechanism that the peer received does not exactly
     /// match the mechanism it sent, it MUST close the connection."
-    fn on_greeting(&mut self, greeting: Greeting) -> Result<(), ProtocolError> {
-        if greeting.mechanism != greeting::NULL_MECHANISM {
+    fn on_greeting(&mut self, greeting: Greeting) -> Result<Option<Event>, ProtocolError> {
+        let ours = self.config.mechanism.greeting_field();
+        if greeting.mechanism != ours {
             return Err(ProtocolError::MechanismMismatch {
-                ours: greeting::mechanism_name(&greeting::NULL_MECHANISM),
+                ours: greeting::mechanism_name(&ours),
                 theirs: greeting.mechanism_name(),
             });
         }
-        let ready = self.our_ready();
-        self.send_command(&ready);
+        let (step, event) = self.first_step();
         self.transition(State::Handshake {
             minor_version: greeting.effective_minor(),
+            step,
+            approved: None,
         });
-        Ok(())
+        Ok(event)
     }
 
     /// Our READY: `Socket-Type`, then `Identity` for the types that send
     /// one (libzmq's order and spelling).
-    fn our_ready(&self) -> Command {
+    pub(super) fn our_ready(&self) -> Command {
         let socket_type = self.config.socket_type;
         let mut props = Properties::new();
         let pushed = props
@@ -531,7 +584,10 @@ impl Connection {
         body: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
         if header.command {
-            return self.on_command(Command::decode(body)?);
+            if let State::Handshake { .. } = self.state {
+                return self.on_handshake_command(body);
+            }
+            return self.on_traffic_command(Command::decode(body)?);
         }
         let State::Established { partial, .. } = &mut self.state else {
             return Err(ProtocolError::MessageBeforeHandshake);
@@ -539,30 +595,9 @@ impl Connection {
         Ok(partial.push(body, header.more).map(Event::Message))
     }
 
-    fn on_command(&mut self, cmd: Command) -> Result<Option<Event>, ProtocolError> {
-        let State::Handshake { minor_version } = self.state else {
-            return self.on_traffic_command(cmd);
-        };
-        match cmd {
-            Command::Ready(properties) => {
-                let peer = self.check_ready(minor_version, properties)?;
-                self.transition(State::Established {
-                    peer: peer.clone(),
-                    partial: Partial::default(),
-                });
-                Ok(Some(Event::Established(peer)))
-            }
-            // "The peer SHALL treat an incoming ERROR command as fatal".
-            Command::Error { reason } => Err(peer_error(&reason)),
-            other => Err(ProtocolError::UnexpectedCommand {
-                name: other.name_lossy(),
-            }),
-        }
-    }
-
     /// Validates the peer's READY metadata. RFC 37: "The peer SHOULD
     /// enforce that the other peer is using a valid socket type."
-    fn check_ready(
+    pub(super) fn check_ready(
         &mut self,
         minor_version: u8,
         properties: Properties,
@@ -594,6 +629,7 @@ impl Connection {
             routing_id,
             minor_version,
             properties,
+            user_id: Bytes::new(),
         })
     }
 

@@ -1,4 +1,5 @@
-//! The sans-IO ZMTP 3.1 protocol core (RFC 23 and RFC 37), NULL mechanism.
+//! The sans-IO ZMTP 3.1 protocol core (RFC 23 and RFC 37), with the
+//! NULL, PLAIN (RFC 24) and CURVE (RFC 26) mechanisms.
 //!
 //! Nothing in here touches a socket, a thread or a clock: a
 //! [`Connection`] takes the bytes the peer sent (`handle_input`) and
@@ -12,6 +13,10 @@
 //! - [`frame`]: the frame header codec (flags + short or long size);
 //! - [`command`]: command bodies and READY metadata ([`Properties`]);
 //! - `connection`: the per-connection state machine ([`Connection`]);
+//! - `handshake`: its security handshakes, step by step;
+//! - [`mechanism`]: which mechanism, role and credentials ([`Mechanism`]),
+//!   and what a server asks its authenticator ([`AuthRequest`],
+//!   [`AuthReply`]);
 //! - `subscription`: subscriptions as messages and as commands
 //!   ([`Subscription`]);
 //! - `transmit`: the outgoing byte queue ([`TransmitQueue`]).
@@ -24,7 +29,9 @@ pub mod command;
 mod connection;
 pub mod frame;
 pub mod greeting;
+mod handshake;
 mod heartbeat;
+pub mod mechanism;
 mod subscription;
 mod transmit;
 
@@ -37,6 +44,7 @@ pub use connection::{
     MAX_PONG_BACKLOG, PeerInfo,
 };
 pub use heartbeat::HeartbeatConfig;
+pub use mechanism::{AuthReply, AuthRequest, Mechanism};
 pub use subscription::Subscription;
 pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};
 
