@@ -190,6 +190,30 @@ impl std::fmt::Debug for Context {
 const DEFAULT_SPIN: Duration = Duration::from_micros(30);
 
 /// Builds a [`Context`] with non-default settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, SocketType};
+///
+/// // Two I/O threads, and no spinning: the least CPU when idle.
+/// let ctx = Context::builder()
+///     .io_threads(2)
+///     .spin(Duration::ZERO)
+///     .build()?;
+/// assert_eq!(ctx.io_threads(), 2);
+/// assert_eq!(ctx.spin(), Duration::ZERO);
+///
+/// // Sockets are spread over the threads; they work as with Context::new.
+/// let rep = ctx.socket(SocketType::Rep)?;
+/// rep.bind("tcp://127.0.0.1:*")?;
+/// let req = ctx.socket(SocketType::Req)?;
+/// req.connect(&rep.last_endpoint().unwrap())?;
+/// req.send("ping")?;
+/// assert_eq!(&rep.recv()?[0], b"ping");
+/// rep.send("pong")?;
+/// assert_eq!(&req.recv()?[0], b"pong");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ContextBuilder {
     io_threads: usize,

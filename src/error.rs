@@ -10,6 +10,35 @@ use crate::SocketType;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything a public call of this crate can fail with.
+///
+/// Match on the variants that a caller can act on, such as a receive
+/// timeout, and pass the others up with `?`. The enum is
+/// `#[non_exhaustive]`, so a `match` needs a catch-all arm.
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// pull.set_recv_timeout(Some(Duration::from_millis(50)))?;
+///
+/// // Nobody sends: the receive gives up after 50 ms.
+/// match pull.recv() {
+///     Ok(msg) => panic!("unexpected message {msg:?}"),
+///     Err(Error::Timeout) => {} // carry on: ask again, or give up
+///     Err(e) => return Err(e),
+/// }
+/// // A non-blocking receive says the same at once.
+/// assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+///
+/// // Errors say what was wrong, in lowercase, without a final period.
+/// let err = pull.connect("tcp://127.0.0.1").unwrap_err();
+/// assert!(matches!(err, Error::InvalidEndpoint(_)), "{err}");
+/// assert_eq!(Error::Timeout.to_string(), "operation timed out");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -86,6 +115,42 @@ impl From<ProtocolError> for Error {
 
 /// What a peer did wrong on the wire. Any of these closes the connection
 /// it happened on; the socket goes on serving its other peers.
+///
+/// A socket's calls never return these for a peer's fault: they are
+/// logged (at `warn`) and reported by the socket's [`Monitor`] in
+/// [`MonitorEvent::HandshakeFailed`] or [`MonitorEvent::Disconnected`].
+/// Here a client that is not ZeroMQ at all (an HTTP request sent to a
+/// PULL's port) is turned away:
+///
+/// ```
+/// use std::io::Write;
+/// use std::time::Duration;
+/// use brokerless::{Context, MonitorEvent, ProtocolError, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// let monitor = pull.monitor()?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = pull.last_endpoint().unwrap();
+///
+/// let address = endpoint.trim_start_matches("tcp://");
+/// let mut http = std::net::TcpStream::connect(address)?;
+/// http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+///
+/// let error = loop {
+///     match monitor.recv_timeout(Duration::from_secs(5))? {
+///         MonitorEvent::HandshakeFailed { error, .. } => break error,
+///         _ => {} // Listening, Accepted
+///     }
+/// };
+/// assert_eq!(error, ProtocolError::BadSignature);
+/// assert_eq!(error.to_string(), "peer sent a bad greeting signature");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
+///
+/// [`Monitor`]: crate::Monitor
+/// [`MonitorEvent::HandshakeFailed`]: crate::MonitorEvent::HandshakeFailed
+/// [`MonitorEvent::Disconnected`]: crate::MonitorEvent::Disconnected
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {

@@ -22,6 +22,29 @@ use crate::socket::{Mailbox, Watcher};
 use crate::{Error, Result, Socket};
 
 /// What to wait for, and what was found.
+///
+/// ```
+/// use brokerless::{Context, Interest, SocketType};
+///
+/// let both = Interest::READABLE | Interest::WRITABLE;
+/// assert_eq!(both, Interest::BOTH);
+/// assert!(both.is_readable() && both.is_writable());
+/// assert!(Interest::NONE.is_empty());
+///
+/// // What a socket is ready for, as Socket::events reports it.
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://interest")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// assert_eq!(push.events()?, Interest::NONE); // no peer: a send would wait
+/// push.connect("inproc://interest")?;
+/// assert_eq!(push.events()?, Interest::WRITABLE);
+/// assert_eq!(pull.events()?, Interest::NONE); // nothing to receive yet
+/// push.send("job")?;
+/// assert!(pull.events()?.is_readable()); // inproc delivers at once
+/// assert_eq!(&pull.try_recv()?[0], b"job");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Interest {
     readable: bool,
@@ -94,6 +117,41 @@ impl std::ops::BitOr for Interest {
 
 /// One ready item of a [`Poller::wait`]: which one, and how it is ready
 /// (only what was asked for).
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, Interest, Poller, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&pull.last_endpoint().unwrap())?;
+///
+/// let mut poller = Poller::new()?;
+/// let inbox = poller.add(&pull, Interest::READABLE)?;
+/// let outbox = poller.add(&push, Interest::BOTH)?;
+///
+/// let mut received = None;
+/// while received.is_none() {
+///     // Level-triggered: each wait reports every item still ready.
+///     let ready: Vec<_> = poller.wait(Some(Duration::from_secs(5)))?.to_vec();
+///     assert!(!ready.is_empty(), "nothing ready within 5 s");
+///     for event in ready {
+///         if event.token == outbox {
+///             // A PUSH never receives: only WRITABLE can be reported.
+///             assert_eq!(event.ready, Interest::WRITABLE);
+///             push.try_send("work")?;
+///             poller.modify(outbox, Interest::NONE)?; // one is enough
+///         } else if event.token == inbox {
+///             assert!(event.ready.is_readable());
+///             received = Some(pull.try_recv()?);
+///         }
+///     }
+/// }
+/// assert_eq!(&received.unwrap()[0], b"work");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PollEvent {
@@ -361,6 +419,45 @@ impl Watcher for PipeSignal {
 /// socket after step 1 makes the descriptor readable again, so a loop
 /// that follows the two steps never sleeps while the socket is ready. It
 /// is readable at creation, so the first wait looks at the socket once.
+///
+/// With a `mio::Poll` of the application's own (any loop that can wait
+/// on a file descriptor works the same way):
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, Error, SocketType};
+/// use mio::{Events, Interest, Poll, Token};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&pull.last_endpoint().unwrap())?;
+/// for i in 0..3 {
+///     push.send(format!("message {i}"))?;
+/// }
+///
+/// let mut ready = pull.readiness_fd()?;
+/// let mut poll = Poll::new()?;
+/// poll.registry().register(&mut ready, Token(7), Interest::READABLE)?;
+/// let mut events = Events::with_capacity(8);
+/// let mut got = Vec::new();
+/// while got.len() < 3 {
+///     poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+///     assert!(!events.is_empty(), "nothing within 5 s");
+///     // 1. drain, 2. serve the socket until it would block.
+///     ready.drain();
+///     loop {
+///         match pull.try_recv() {
+///             Ok(msg) => got.push(String::from_utf8_lossy(&msg[0]).into_owned()),
+///             Err(Error::WouldBlock) => break,
+///             Err(e) => return Err(e),
+///         }
+///     }
+/// }
+/// assert_eq!(got, ["message 0", "message 1", "message 2"]);
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub struct ReadinessFd {
     receiver: mio::unix::pipe::Receiver,
     mailbox: Arc<Mailbox>,

@@ -46,6 +46,42 @@ fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Error {
 /// Leave the sockets' receive timeouts unset: a direction receives with
 /// `recv`, so a timeout (`Error::Timeout`) stops it, where libzmq's
 /// proxy, which polls, would carry on.
+///
+/// A pipeline stage: producers PUSH to the proxy's PULL over TCP, and
+/// the proxy PUSHes on to workers in this process, with a copy of every
+/// message to a capture socket:
+///
+/// ```
+/// use brokerless::{Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let frontend = ctx.socket(SocketType::Pull)?;
+/// frontend.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = frontend.last_endpoint().unwrap();
+/// let backend = ctx.socket(SocketType::Push)?;
+/// backend.bind("inproc://workers")?;
+/// let capture = ctx.socket(SocketType::Push)?;
+/// capture.bind("inproc://capture")?;
+///
+/// let worker = ctx.socket(SocketType::Pull)?;
+/// worker.connect("inproc://workers")?;
+/// let tap = ctx.socket(SocketType::Pull)?;
+/// tap.connect("inproc://capture")?;
+///
+/// let stage = std::thread::spawn(move || {
+///     brokerless::proxy(&frontend, &backend, Some(&capture))
+/// });
+///
+/// let producer = ctx.socket(SocketType::Push)?;
+/// producer.connect(&endpoint)?;
+/// producer.send("job 1")?;
+/// assert_eq!(&worker.recv()?[0], b"job 1");
+/// assert_eq!(&tap.recv()?[0], b"job 1");
+///
+/// ctx.shutdown(); // the proxy returns
+/// assert!(matches!(stage.join().unwrap(), Err(Error::Terminated)));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
     let (f, b) = (frontend.socket_type(), backend.socket_type());
     let down = can_recv(f) && can_send(b);

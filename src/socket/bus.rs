@@ -38,6 +38,30 @@ const WINDOW: u64 = 1024;
 const MAX_ORIGINS: usize = 4096;
 
 /// One BUS peer as [`Socket::bus_peers`] reports it.
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let alice = ctx.socket(SocketType::Bus)?;
+/// alice.bind("tcp://127.0.0.1:*")?;
+/// let bob = ctx.socket(SocketType::Bus)?;
+/// bob.set_routing_id("bob")?; // the name alice's bus_peers shows
+/// bob.connect(&alice.last_endpoint().unwrap())?;
+///
+/// // Once a message from bob has arrived, his handshake is done.
+/// bob.send("hello from bob")?;
+/// alice.set_recv_timeout(Some(Duration::from_secs(5)))?;
+/// assert_eq!(&alice.recv()?[0], b"hello from bob");
+///
+/// let peers = alice.bus_peers()?;
+/// assert_eq!(peers.len(), 1);
+/// assert_eq!(&peers[0].routing_id[..], b"bob");
+/// assert_eq!(peers[0].dropped, 0); // bob kept up
+/// assert_eq!(alice.dropped_messages(), 0);
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BusPeer {
@@ -333,6 +357,39 @@ impl Socket {
 /// [`set_bus_relay`](Socket::set_bus_relay) and receives (and discards)
 /// for ever, forwarding each message to the node's other peers. Returns
 /// when the context is shut down (`Ok`), or with another error.
+///
+/// Here `left` and `right` are not connected to each other, only to the
+/// relay between them, and still hear each other:
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, MonitorEvent, SocketType};
+///
+/// let ctx = Context::new();
+/// let left = ctx.socket(SocketType::Bus)?;
+/// let left_monitor = left.monitor()?;
+/// left.bind("tcp://127.0.0.1:*")?;
+/// let right = ctx.socket(SocketType::Bus)?;
+/// right.bind("inproc://right")?;
+/// right.set_recv_timeout(Some(Duration::from_secs(5)))?;
+///
+/// let middle = ctx.socket(SocketType::Bus)?;
+/// middle.connect(&left.last_endpoint().unwrap())?;
+/// middle.connect("inproc://right")?;
+/// let relay = std::thread::spawn(move || brokerless::relay(&middle));
+///
+/// // A BUS sends only to the peers it has: wait for the relay to arrive.
+/// while !matches!(
+///     left_monitor.recv_timeout(Duration::from_secs(5))?,
+///     MonitorEvent::HandshakeSucceeded { .. }
+/// ) {}
+/// left.send("over the relay")?;
+/// assert_eq!(&right.recv()?[0], b"over the relay");
+///
+/// ctx.shutdown(); // the relay returns Ok
+/// assert!(relay.join().unwrap().is_ok());
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub fn relay(socket: &Socket) -> Result<()> {
     socket.set_bus_relay(true)?;
     loop {

@@ -17,6 +17,57 @@ use super::Socket;
 use crate::{Error, Message, Result};
 
 /// The future of [`Socket::recv_async`].
+///
+/// It runs under any executor; here under one of a dozen lines of `std`
+/// (a thread that parks until the socket wakes it):
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::sync::Arc;
+/// use std::task::{Context as TaskContext, Poll, Wake, Waker};
+/// use std::thread::{self, Thread};
+/// use std::time::Duration;
+/// use brokerless::{Context, SocketType};
+///
+/// /// Wakes the thread that waits in `block_on`.
+/// struct Unpark(Thread);
+///
+/// impl Wake for Unpark {
+///     fn wake(self: Arc<Self>) {
+///         self.0.unpark();
+///     }
+/// }
+///
+/// fn block_on<F: Future>(future: F) -> F::Output {
+///     let mut future = pin!(future);
+///     let waker = Waker::from(Arc::new(Unpark(thread::current())));
+///     let mut cx = TaskContext::from_waker(&waker);
+///     loop {
+///         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+///             return output;
+///         }
+///         thread::park(); // until the socket has news (or spuriously)
+///     }
+/// }
+///
+/// fn main() -> brokerless::Result<()> {
+///     let ctx = Context::new();
+///     let pull = ctx.socket(SocketType::Pull)?;
+///     pull.bind("tcp://127.0.0.1:*")?;
+///     let push = ctx.socket(SocketType::Push)?;
+///     push.connect(&pull.last_endpoint().unwrap())?;
+///
+///     let sender = thread::spawn(move || {
+///         thread::sleep(Duration::from_millis(20)); // the future waits first
+///         push.send("woken by the socket")
+///     });
+///     let msg = block_on(pull.recv_async())?;
+///     assert_eq!(&msg[0], b"woken by the socket");
+///     sender.join().unwrap()?;
+///     Ok(())
+/// }
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct RecvFuture<'a> {
@@ -42,6 +93,38 @@ impl Future for RecvFuture<'_> {
 }
 
 /// The future of [`Socket::send_async`].
+///
+/// Under tokio (or any other executor). A send that cannot complete is
+/// bounded by the executor's timer, not the socket's `send_timeout`, and
+/// dropping it sends nothing:
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, SocketType};
+///
+/// #[tokio::main]
+/// async fn main() -> brokerless::Result<()> {
+///     let ctx = Context::new();
+///     let pull = ctx.socket(SocketType::Pull)?;
+///     pull.bind("tcp://127.0.0.1:*")?;
+///     let push = ctx.socket(SocketType::Push)?;
+///     push.connect(&pull.last_endpoint().unwrap())?;
+///
+///     let (sent, received) = tokio::join!(
+///         push.send_async("async hello"),
+///         pull.recv_async(),
+///     );
+///     sent?;
+///     assert_eq!(&received?[0], b"async hello");
+///
+///     // A PUSH with no peer cannot send: give up after 50 ms.
+///     let lonely = ctx.socket(SocketType::Push)?;
+///     let lost = lonely.send_async("lost");
+///     let attempt = tokio::time::timeout(Duration::from_millis(50), lost).await;
+///     assert!(attempt.is_err(), "timed out, and the message was not sent");
+///     Ok(())
+/// }
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct SendFuture<'a> {

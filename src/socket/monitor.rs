@@ -22,6 +22,56 @@ const CAPACITY: usize = 4096;
 /// TCP connection (`None` for ipc, where peers have no address). inproc
 /// pairings are not connections and report no events; only
 /// `BindFailed` and `MonitorStopped` concern them.
+///
+/// A connection's life as its connecting side sees it:
+///
+/// ```
+/// use std::time::Duration;
+/// use brokerless::{Context, Error, MonitorEvent, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = pull.last_endpoint().unwrap();
+///
+/// let push = ctx.socket(SocketType::Push)?;
+/// let monitor = push.monitor()?;
+/// push.connect(&endpoint)?;
+/// let next = || monitor.recv_timeout(Duration::from_secs(5));
+///
+/// // Up: (ConnectDelayed,) Connected, then HandshakeSucceeded.
+/// loop {
+///     match next()? {
+///         MonitorEvent::ConnectDelayed { .. } => {}
+///         MonitorEvent::Connected { endpoint: ep, peer } => {
+///             assert_eq!(ep, endpoint);
+///             assert!(peer.unwrap().ip().is_loopback());
+///         }
+///         MonitorEvent::HandshakeSucceeded { .. } => break,
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }
+///
+/// // The peer goes: Disconnected (no protocol error: it just closed),
+/// // then reconnection attempts.
+/// drop(pull);
+/// loop {
+///     match next()? {
+///         MonitorEvent::Disconnected { error, .. } => {
+///             assert_eq!(error, None);
+///             break;
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }
+/// assert!(matches!(next()?, MonitorEvent::ConnectRetried { .. }));
+///
+/// // The socket closes: MonitorStopped is the last event.
+/// drop(push);
+/// while next()? != MonitorEvent::MonitorStopped {}
+/// assert!(matches!(next(), Err(Error::InvalidState(_))));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MonitorEvent {
