@@ -5,7 +5,7 @@
 //! patterns. The wire protocol is ZMTP 3.1, so brokerless talks to libzmq,
 //! pyzmq and every other ZeroMQ peer.
 //!
-//! ```no_run
+//! ```
 //! use brokerless::{Context, SocketType};
 //!
 //! let ctx = Context::new();
@@ -25,14 +25,19 @@
 //! Data flows down on send and up on receive:
 //!
 //! ```text
-//! public API   Context, Socket, SocketType, Message, Error, options
+//! public API   Context, Socket, SocketType, Message, Error, options,
+//!              Poller, Monitor, Authenticator, CurveKeyPair
 //! socket/      one file per socket type: its routing rules
-//! routing/     lb (round-robin), fq (fair-queue)
+//! routing/     lb (round-robin), fq (fair-queue), dist (fan-out), trie
+//!              (subscriptions), peers
 //! pipe         bounded queue between a socket and one peer (HWM in messages)
 //! io/          the I/O thread: mio Poll + Waker + slab + timers
 //! engine       byte stream <-> zmtp::Connection <-> pipes
-//! transport/   tcp (mio + socket2)
-//! zmtp/        sans-IO protocol core: greeting, frames, commands, NULL
+//! zap, auth    the ZAP client of a context, and the built-in ZAP handler
+//! transport/   tcp (mio + socket2), ipc (Unix sockets), inproc (pipes
+//!              only), udp (RADIO/DISH datagrams)
+//! zmtp/        sans-IO protocol core: greeting, frames, commands, the
+//!              NULL, PLAIN and CURVE handshakes, CURVE message boxes
 //! ```
 //!
 //! The ZMTP core never touches a socket, a thread or a clock, so the whole
