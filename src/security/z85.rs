@@ -48,7 +48,7 @@ const DIGITS: [u8; 128] = {
 /// # Ok::<(), brokerless::Error>(())
 /// ```
 pub fn encode(data: &[u8]) -> Result<String, Error> {
-    if !data.len().is_multiple_of(4) {
+    if data.len() % 4 != 0 {
         return Err(Error::InvalidArgument(format!(
             "z85 input length must be a multiple of 4, got {}",
             data.len()
@@ -82,7 +82,7 @@ pub(crate) fn encode_groups(data: &[u8], text: &mut String) {
 /// [`Error::InvalidArgument`].
 pub fn decode(text: &str) -> Result<Vec<u8>, Error> {
     let text = text.as_bytes();
-    if !text.len().is_multiple_of(5) {
+    if text.len() % 5 != 0 {
         return Err(Error::InvalidArgument(format!(
             "z85 text length must be a multiple of 5, got {}",
             text.len()
