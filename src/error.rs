@@ -237,6 +237,36 @@ pub enum ProtocolError {
         /// The status code: 300 temporary, 400 denied, 500 internal error.
         status_code: u16,
     },
+    /// A CURVE command (HELLO, WELCOME, INITIATE, READY, MESSAGE) of the
+    /// wrong size or with a bad field outside its boxes.
+    MalformedCurveCommand {
+        /// The command.
+        command: &'static str,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+    /// A CURVE box that does not open: made with other keys than ours
+    /// (e.g. a client configured with another server key), or altered on
+    /// the way.
+    BadCurveBox {
+        /// The command or part holding the box: HELLO, WELCOME, cookie,
+        /// INITIATE, vouch, READY or MESSAGE.
+        command: &'static str,
+    },
+    /// A CURVE cookie or vouch that opened but names other keys than
+    /// this handshake's.
+    CurveKeyMismatch {
+        /// `cookie` or `vouch`.
+        what: &'static str,
+    },
+    /// A CURVE MESSAGE whose short nonce is not above the peer's last
+    /// one: a replayed, duplicated or reordered message.
+    CurveNonceNotIncreasing {
+        /// The nonce the peer sent.
+        nonce: u64,
+        /// The peer's previous nonce.
+        last: u64,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -284,6 +314,21 @@ impl fmt::Display for ProtocolError {
             ProtocolError::RefusedByPeer { status_code } => {
                 write!(f, "peer refused our credentials ({status_code})")
             }
+            ProtocolError::MalformedCurveCommand { command, reason } => {
+                write!(f, "peer sent a malformed CURVE {command}: {reason}")
+            }
+            ProtocolError::BadCurveBox { command } => {
+                write!(f, "peer sent a CURVE {command} box that does not open")
+            }
+            ProtocolError::CurveKeyMismatch { what } => {
+                write!(f, "peer sent a CURVE {what} naming other keys")
+            }
+            ProtocolError::CurveNonceNotIncreasing { nonce, last } => {
+                write!(
+                    f,
+                    "peer sent CURVE nonce {nonce}, not above its last {last}"
+                )
+            }
         }
     }
 }
@@ -301,6 +346,14 @@ mod tests {
             Error::Terminated.to_string(),
             Error::Protocol(ProtocolError::MessageTooLarge { size: 10, max: 5 }).to_string(),
             ProtocolError::TooManyFrames { max: 3 }.to_string(),
+            ProtocolError::MalformedCurveCommand {
+                command: "HELLO",
+                reason: "not 200 octets",
+            }
+            .to_string(),
+            ProtocolError::BadCurveBox { command: "MESSAGE" }.to_string(),
+            ProtocolError::CurveKeyMismatch { what: "vouch" }.to_string(),
+            ProtocolError::CurveNonceNotIncreasing { nonce: 3, last: 4 }.to_string(),
             ProtocolError::IncompatibleSocketType {
                 ours: SocketType::Push,
                 theirs: SocketType::Push,

@@ -57,6 +57,7 @@ mod pipe;
 mod poller;
 mod proxy;
 mod routing;
+pub mod security;
 mod socket;
 mod socket_type;
 mod transport;
@@ -77,6 +78,7 @@ pub mod fuzzing {
 }
 pub use poller::{Interest, PollEvent, Poller, ReadinessFd};
 pub use proxy::proxy;
+pub use security::{CurveKeyPair, CurvePublicKey, CurveSecretKey};
 pub use socket::{BusPeer, Monitor, MonitorEvent, RecvFuture, SendFuture, Socket, relay};
 pub use socket_type::SocketType;
 pub use zmtp::{AuthReply, Mechanism};
