@@ -111,10 +111,7 @@ impl Policy {
             },
             "CURVE" => match req.curve_key() {
                 Some(key) if self.curve_any || self.curve.contains(&key) => {
-                    AuthReply::allow_as(
-                        /* CURVE-PENDING crate::security::z85::encode(&key).unwrap_or_default() */
-                        Bytes::copy_from_slice(&key),
-                    )
+                    AuthReply::allow_as(crate::security::z85::encode(&key).unwrap_or_default())
                 }
                 _ => AuthReply::deny(400, "public key not allowed"),
             },
@@ -249,12 +246,10 @@ impl Authenticator {
         self.policy().plain.remove(username);
     }
 
-    /* CURVE-PENDING
     /// Admits CURVE clients with this long-term public key.
     pub fn allow_curve_key(&self, key: &crate::CurvePublicKey) {
         self.policy().curve.insert(*key.as_bytes());
     }
-    CURVE-PENDING */
 
     /// Admits any CURVE client (encryption without authentication), or
     /// (`false`) only the keys allowed with

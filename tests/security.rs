@@ -9,20 +9,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use brokerless::{
-    AuthReply, Authenticator, Context, Error, Message, MonitorEvent, ProtocolError, Socket,
-    SocketType,
+    AuthReply, Authenticator, Context, Error, Message, ProtocolError, Socket, SocketType,
 };
 use common::*;
-
-/// The next handshake failure the monitor reports: its error.
-fn handshake_failure(monitor: &brokerless::Monitor) -> ProtocolError {
-    match wait_for(monitor, |e| {
-        matches!(e, MonitorEvent::HandshakeFailed { .. })
-    }) {
-        MonitorEvent::HandshakeFailed { error, .. } => error,
-        _ => unreachable!(),
-    }
-}
 
 /// A REP server bound on loopback with `setup` applied first.
 fn serve(ctx: &Context, setup: impl Fn(&Socket)) -> (Socket, String) {
@@ -47,19 +36,6 @@ fn round_trip(client: &Socket, server: &Socket) -> Message {
     server.send("pong").unwrap();
     assert_eq!(&client.recv().unwrap()[0], b"pong");
     got
-}
-
-/// The client is not let in: a request gets no reply within `wait`.
-fn refused(client: &Socket, server: &Socket) {
-    client
-        .set_send_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    // REQ may queue the request; the server never sees it.
-    let _ = client.send("ping");
-    server
-        .set_recv_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    assert!(matches!(server.recv(), Err(Error::Timeout)));
 }
 
 #[test]

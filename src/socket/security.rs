@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::Socket;
 use crate::zmtp::Mechanism;
-use crate::{Error, Result};
+use crate::{CurveKeyPair, CurvePublicKey, Error, Result};
 
 impl Socket {
     /// Sets the security mechanism, role and credentials for the
@@ -73,7 +73,6 @@ impl Socket {
         })
     }
 
-    /* CURVE-PENDING
     /// Makes this socket a CURVE server with its long-term key pair
     /// (libzmq's `ZMQ_CURVE_SERVER` with `ZMQ_CURVE_SECRETKEY`). Clients
     /// need its public key. The context's authenticator, if any, checks
@@ -92,8 +91,6 @@ impl Socket {
             server_key: *server_key,
         })
     }
-
-    CURVE-PENDING */
 
     /// Sets the ZAP domain sent to the authenticator (libzmq's
     /// `ZMQ_ZAP_DOMAIN`, at most 255 bytes). A NULL socket asks the

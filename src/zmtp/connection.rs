@@ -51,6 +51,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::Decoded;
 use super::command::{self, Command, Properties};
+use super::curve::CurveCodec;
 use super::frame::FrameHeader;
 use super::greeting::{self, Greeting};
 use super::handshake::Step;
@@ -271,6 +272,9 @@ pub struct Connection {
     read_hint: usize,
     /// PING/PONG timers, fed by the frames decoded.
     heartbeat: Heartbeat,
+    /// CURVE, once its handshake is done: every frame is boxed in a
+    /// MESSAGE both ways.
+    pub(super) codec: Option<Box<CurveCodec>>,
 }
 
 impl Connection {
@@ -290,6 +294,7 @@ impl Connection {
             state: State::Greeting,
             transmit,
             read_hint: 0,
+            codec: None,
         }
     }
 
@@ -360,6 +365,12 @@ impl Connection {
         debug_assert!(!msg.is_empty(), "a message needs at least one frame");
         let frames = msg.frames();
         let last = frames.len().saturating_sub(1);
+        if let Some(codec) = &mut self.codec {
+            for (i, frame) in frames.iter().enumerate() {
+                codec.encrypt(i < last, false, frame, self.transmit.staging());
+            }
+            return;
+        }
         for (i, frame) in frames.iter().enumerate() {
             FrameHeader::message(frame.len() as u64, i < last).encode(self.transmit.staging());
             self.transmit.push_body(frame);
@@ -383,9 +394,23 @@ impl Connection {
 
     /// Queues a command frame (SUBSCRIBE, PING, ...).
     pub fn send_command(&mut self, cmd: &Command) {
+        if let Some(codec) = &mut self.codec {
+            let mut body = BytesMut::with_capacity(cmd.encoded_len());
+            cmd.encode(&mut body);
+            codec.encrypt(false, true, &body, self.transmit.staging());
+            return;
+        }
         let buf = self.transmit.staging();
         FrameHeader::command(cmd.encoded_len() as u64).encode(buf);
         cmd.encode(buf);
+    }
+
+    /// Queues a command frame around a whole command body (CURVE's
+    /// handshake commands, which `curve` writes).
+    pub(super) fn send_command_body(&mut self, body: &[u8]) {
+        let buf = self.transmit.staging();
+        FrameHeader::command(body.len() as u64).encode(buf);
+        buf.extend_from_slice(body);
     }
 
     /// Queues a command frame from its name and data (handshake commands).
@@ -450,6 +475,10 @@ impl Connection {
                 }
                 // Nothing more is read until the verdict comes.
                 State::Handshake { step, .. } if step.awaits_auth() => return Ok(None),
+                State::Handshake {
+                    step: Step::Done(_),
+                    ..
+                } => return Ok(self.take_done()),
                 State::Handshake { .. } | State::Established { .. } => {
                     let Some((header, body)) = self.read_frame(input)? else {
                         return Ok(None);
@@ -531,7 +560,11 @@ impl Connection {
             }
             Decoded::Done { value, len } => (value, len),
         };
-        self.check_header(&header)?;
+        if self.codec.is_some() {
+            self.check_boxed_header(&header)?;
+        } else {
+            self.check_header(&header)?;
+        }
         let Ok(size) = usize::try_from(header.size) else {
             // FrameHeader::decode already refused such sizes.
             return Err(ProtocolError::MessageTooLarge {
@@ -577,12 +610,38 @@ impl Connection {
         check_size(partial.size.saturating_add(header.size), max)
     }
 
-    /// Handles one whole frame; check_header already vetted its header.
+    /// Under CURVE every frame is a boxed MESSAGE: what can be judged of
+    /// it before opening it is its size, against the limits plus the
+    /// box's overhead. The frame inside is checked once opened.
+    fn check_boxed_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let max = self
+            .config
+            .max_msg_size
+            .map_or(MAX_FRAME_SIZE, |m| m.max(MIN_COMMAND_LIMIT))
+            .saturating_add(CurveCodec::OVERHEAD as u64);
+        check_size(header.size, max)
+    }
+
+    /// Handles one whole frame; check_header (or check_boxed_header)
+    /// already vetted its header.
     fn on_frame(
         &mut self,
         header: FrameHeader,
         body: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
+        let (header, body) = match &mut self.codec {
+            Some(codec) => {
+                let (more, command, inner) = codec.decrypt(&header, &body)?;
+                let inner_header = FrameHeader {
+                    more,
+                    command,
+                    size: inner.len() as u64,
+                };
+                self.check_header(&inner_header)?;
+                (inner_header, inner)
+            }
+            None => (header, body),
+        };
         if header.command {
             if let State::Handshake { .. } = self.state {
                 return self.on_handshake_command(body);

@@ -695,6 +695,9 @@ pub(crate) struct CurveCodec {
 
 impl CurveCodec {
     /// The body size of the MESSAGE carrying `len` octets.
+    /// The octets a box adds to a frame's body: name, nonce, MAC, flags.
+    pub(crate) const OVERHEAD: usize = MESSAGE_MIN_LEN;
+
     fn body_len(len: usize) -> usize {
         MESSAGE_MIN_LEN.saturating_add(len)
     }
@@ -733,6 +736,7 @@ impl CurveCodec {
 
     /// The total octets [`CurveCodec::encrypt`] appends for a body of
     /// `len` (header included).
+    #[cfg(test)]
     pub(crate) fn encrypted_len(len: usize) -> usize {
         let size = Self::body_len(len);
         FrameHeader::message(size as u64, false).encoded_len() + size

@@ -11,7 +11,13 @@
 //! NULL          READY ─▶ ◀─ READY            (with a ZAP domain: ask first)
 //! PLAIN client  HELLO ─▶ ◀─ WELCOME  INITIATE ─▶ ◀─ READY
 //! PLAIN server  ◀─ HELLO  [ask]  WELCOME ─▶ ◀─ INITIATE  READY ─▶
+//! CURVE client  HELLO ─▶ ◀─ WELCOME  INITIATE ─▶ ◀─ READY
+//! CURVE server  ◀─ HELLO  WELCOME ─▶ ◀─ INITIATE  [ask]  READY ─▶
 //! ```
+//!
+//! CURVE's boxes, keys and nonces are `curve`'s; once its handshake is
+//! done the connection boxes every frame with the `CurveCodec` it
+//! returned.
 //!
 //! "[ask]" is [`Event::Authenticate`]: the handshake reads nothing more
 //! until [`Connection::handle_auth`] brings the verdict (RFC 27: the
@@ -23,7 +29,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::command::{self, Properties};
-use super::connection::{Connection, Event, State};
+use super::connection::{Connection, Event, PeerInfo, State};
+use super::curve::{CurveClient, CurveCodec, CurveServer};
 use super::mechanism::{AuthReply, AuthRequest, Mechanism};
 use crate::ProtocolError;
 
@@ -48,16 +55,33 @@ pub(super) enum Step {
     PlainAuth,
     /// PLAIN server: WELCOME sent, INITIATE awaited.
     PlainInitiate,
+    /// CURVE client: HELLO sent, WELCOME awaited.
+    CurveWelcome(Box<CurveClient>),
+    /// CURVE client: INITIATE sent, READY awaited.
+    CurveReady(Box<CurveClient>),
+    /// CURVE server: HELLO awaited.
+    CurveHello(Box<CurveServer>),
+    /// CURVE server: WELCOME sent, INITIATE awaited.
+    CurveInitiate(Box<CurveServer>),
+    /// CURVE server: the verdict on INITIATE's client key is awaited; the
+    /// client (its metadata checked) is kept for then.
+    CurveAuth(Box<CurveServer>, Box<PeerInfo>),
+    /// The handshake finished inside [`Connection::handle_auth`]: the
+    /// next `handle_input` reports [`Event::Established`].
+    Done(Box<PeerInfo>),
 }
 
 impl Step {
     /// Whether the handshake waits for [`Connection::handle_auth`].
     pub(super) fn awaits_auth(&self) -> bool {
-        matches!(self, Step::NullAuth | Step::PlainAuth)
+        matches!(self, Step::NullAuth | Step::PlainAuth | Step::CurveAuth(..))
     }
 
     fn is_client(&self) -> bool {
-        matches!(self, Step::PlainWelcome | Step::PlainReady)
+        matches!(
+            self,
+            Step::PlainWelcome | Step::PlainReady | Step::CurveWelcome(_) | Step::CurveReady(_)
+        )
     }
 }
 
@@ -92,7 +116,37 @@ impl Connection {
                 (Step::PlainWelcome, None)
             }
             Mechanism::PlainServer => (Step::PlainHello, None),
+            Mechanism::CurveClient { keys, server_key } => {
+                let mut client = Box::new(CurveClient::new(keys, server_key));
+                let mut body = BytesMut::new();
+                client.hello(&mut body);
+                self.send_command_body(&body);
+                (Step::CurveWelcome(client), None)
+            }
+            Mechanism::CurveServer { keys } => {
+                (Step::CurveHello(Box::new(CurveServer::new(keys))), None)
+            }
         }
+    }
+
+    /// The handshake that finished in `handle_auth`, reported now.
+    pub(super) fn take_done(&mut self) -> Option<Event> {
+        let State::Handshake {
+            step: Step::Done(_),
+            ..
+        } = &self.state
+        else {
+            return None;
+        };
+        let State::Handshake {
+            step: Step::Done(peer),
+            approved,
+            ..
+        } = std::mem::replace(&mut self.state, State::Greeting)
+        else {
+            return None;
+        };
+        Some(self.finish(*peer, approved))
     }
 
     /// One command frame during the handshake.
@@ -155,6 +209,38 @@ impl Connection {
                 self.send_metadata_command(command::READY, &meta);
                 Ok(Some(self.finish(peer, approved)))
             }
+            (Step::CurveWelcome(mut client), WELCOME) => {
+                let meta = self.our_metadata();
+                let mut body = BytesMut::new();
+                client.on_welcome(&data, &meta, &mut body)?;
+                self.send_command_body(&body);
+                self.transition(next(Step::CurveReady(client)));
+                Ok(None)
+            }
+            (Step::CurveReady(mut client), command::READY) => {
+                let (props, codec) = client.on_ready(&data)?;
+                let peer = self.check_ready(minor_version, props)?;
+                self.codec = Some(Box::new(codec));
+                Ok(Some(self.finish(peer, approved)))
+            }
+            (Step::CurveHello(mut server), HELLO) => {
+                let mut body = BytesMut::new();
+                server.on_hello(&data, &mut body)?;
+                self.send_command_body(&body);
+                self.transition(next(Step::CurveInitiate(server)));
+                Ok(None)
+            }
+            (Step::CurveInitiate(mut server), INITIATE) => {
+                let (client_key, props) = server.on_initiate(&data)?;
+                // The socket types are checked before the authenticator
+                // is asked (libzmq parses the metadata first too).
+                let peer = self.check_ready(minor_version, props)?;
+                self.transition(next(Step::CurveAuth(server, Box::new(peer))));
+                Ok(Some(Event::Authenticate(AuthRequest {
+                    mechanism: "CURVE",
+                    credentials: vec![Bytes::copy_from_slice(client_key.as_bytes())],
+                })))
+            }
             _ => Err(ProtocolError::UnexpectedCommand {
                 name: String::from_utf8_lossy(&name).into_owned(),
             }),
@@ -191,14 +277,23 @@ impl Connection {
             self.transition(State::Failed(e.clone()));
             return Err(e);
         }
-        let step = match &self.state {
-            State::Handshake {
-                step: Step::NullAuth,
-                ..
-            } => {
+        let State::Handshake { step, .. } = std::mem::replace(&mut self.state, State::Greeting)
+        else {
+            return Ok(());
+        };
+        let step = match step {
+            Step::NullAuth => {
                 let ready = self.our_ready();
                 self.send_command(&ready);
                 Step::NullReady
+            }
+            Step::CurveAuth(mut server, peer) => {
+                let meta = self.our_metadata();
+                let mut body = BytesMut::new();
+                let codec: CurveCodec = server.ready(&meta, &mut body);
+                self.send_command_body(&body);
+                self.codec = Some(Box::new(codec));
+                Step::Done(peer)
             }
             _ => {
                 self.send_raw_command(WELCOME, &[]);
@@ -215,7 +310,7 @@ impl Connection {
 
     /// Adds what the authenticator said (user id, metadata) to the peer
     /// and enters `Established`.
-    fn finish(&mut self, mut peer: super::PeerInfo, approved: Option<AuthReply>) -> Event {
+    fn finish(&mut self, mut peer: PeerInfo, approved: Option<AuthReply>) -> Event {
         if let Some(reply) = approved {
             peer.user_id = reply.user_id;
             for (name, value) in reply.metadata.iter() {

@@ -45,23 +45,21 @@ pub enum Mechanism {
     /// PLAIN server: checks each client's user name and password with
     /// the authenticator; without one, every client is refused.
     PlainServer,
-    // CURVE-PENDING-START
-    //     /// CURVE client (RFC 26): encrypts and authenticates with
-    //     /// Curve25519; needs its own key pair and the server's public key.
-    //     CurveClient {
-    //         /// The client's long-term key pair.
-    //         keys: crate::CurveKeyPair,
-    //         /// The server's long-term public key.
-    //         server_key: crate::CurvePublicKey,
-    //     },
-    //     /// CURVE server: needs its long-term key pair; the authenticator, if
-    //     /// any, checks each client's public key (without one, any client
-    //     /// that knows the server's public key gets in, as in libzmq).
-    //     CurveServer {
-    //         /// The server's long-term key pair.
-    //         keys: crate::CurveKeyPair,
-    //     },
-    // CURVE-PENDING-END
+    /// CURVE client (RFC 26): encrypts and authenticates with
+    /// Curve25519; needs its own key pair and the server's public key.
+    CurveClient {
+        /// The client's long-term key pair.
+        keys: crate::CurveKeyPair,
+        /// The server's long-term public key.
+        server_key: crate::CurvePublicKey,
+    },
+    /// CURVE server: needs its long-term key pair; the authenticator, if
+    /// any, checks each client's public key (without one, any client
+    /// that knows the server's public key gets in, as in libzmq).
+    CurveServer {
+        /// The server's long-term key pair.
+        keys: crate::CurveKeyPair,
+    },
 }
 
 impl Mechanism {
@@ -70,6 +68,7 @@ impl Mechanism {
         match self {
             Mechanism::Null => "NULL",
             Mechanism::PlainClient { .. } | Mechanism::PlainServer => "PLAIN",
+            Mechanism::CurveClient { .. } | Mechanism::CurveServer { .. } => "CURVE",
         }
     }
 
@@ -78,12 +77,13 @@ impl Mechanism {
         match self {
             Mechanism::Null => super::greeting::NULL_MECHANISM,
             Mechanism::PlainClient { .. } | Mechanism::PlainServer => PLAIN_MECHANISM,
+            Mechanism::CurveClient { .. } | Mechanism::CurveServer { .. } => CURVE_MECHANISM,
         }
     }
 
     /// Whether this is a server role (the greeting's as-server field).
     pub fn is_server(&self) -> bool {
-        matches!(self, Mechanism::PlainServer)
+        matches!(self, Mechanism::PlainServer | Mechanism::CurveServer { .. })
     }
 }
 

@@ -28,8 +28,6 @@
 
 pub mod command;
 mod connection;
-// The CURVE mechanism's codec: not wired into `Connection` yet.
-#[allow(dead_code)]
 mod curve;
 pub mod frame;
 pub mod greeting;

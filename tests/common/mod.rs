@@ -300,3 +300,30 @@ pub fn zsock(ctx: &zmq::Context, kind: zmq::SocketKind) -> zmq::Socket {
 pub fn refs(parts: &[Vec<u8>]) -> Vec<&[u8]> {
     parts.iter().map(Vec::as_slice).collect()
 }
+
+// ---------------------------------------------------------------------------
+// Security
+// ---------------------------------------------------------------------------
+
+/// The error of the next handshake failure the monitor reports.
+pub fn handshake_failure(monitor: &Monitor) -> brokerless::ProtocolError {
+    match wait_for(monitor, |e| {
+        matches!(e, MonitorEvent::HandshakeFailed { .. })
+    }) {
+        MonitorEvent::HandshakeFailed { error, .. } => error,
+        _ => unreachable!(),
+    }
+}
+
+/// `client` was not let in: a request it sends never reaches `server`.
+pub fn refused(client: &Socket, server: &Socket) {
+    client
+        .set_send_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // REQ and PUSH may queue the request; the server never sees it.
+    let _ = client.send("ping");
+    server
+        .set_recv_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(matches!(server.recv(), Err(brokerless::Error::Timeout)));
+}
