@@ -499,8 +499,8 @@ impl IoThread {
     /// The handshake asks who may come in. With a ZAP handler bound in the
     /// context, the question goes to it and the verdict comes later
     /// ([`IoThread::auth_verdict`]); returns false then. Without one the
-    /// verdict is libzmq's default, applied at once: NULL and CURVE
-    /// admit, PLAIN refuses (nobody can check the password); returns
+    /// verdict is applied at once: NULL and CURVE admit (as libzmq),
+    /// PLAIN refuses (libzmq admits: nobody checks the password); returns
     /// whether the engine should be driven on.
     fn authenticate(&mut self, token: usize, request: AuthRequest) -> bool {
         let io = self.handle.clone();

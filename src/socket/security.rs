@@ -49,7 +49,8 @@ impl Socket {
     /// Makes this socket a PLAIN server (libzmq's `ZMQ_PLAIN_SERVER`):
     /// each client's user name and password go to the context's
     /// authenticator ([`crate::Authenticator`] or another ZAP handler),
-    /// and without one every client is refused. `false` returns to NULL.
+    /// and without one every client is refused (libzmq 4.3 admits every
+    /// client then). `false` returns to NULL.
     /// PLAIN sends passwords in clear text.
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         self.set_mechanism(if on {

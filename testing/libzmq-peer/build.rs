@@ -5,26 +5,48 @@
 //! The DRAFT API is enabled so that RADIO/DISH (and `zmq_join`,
 //! `zmq_msg_set_group`, ...) are available.
 //!
-//! CURVE is not enabled yet. To turn it on, add `libsodium-sys-stable` under
-//! `[dependencies]` (a normal dependency: cargo passes a `links` crate's
-//! metadata to its dependents' build scripts): its build script exports
-//! `DEP_SODIUM_INCLUDE` and `DEP_SODIUM_LIB` to this build script, which
-//! would then pass them on with
-//! `build.with_libsodium(Some(zeromq_src::LibLocation::new(lib, include)))`
-//! before calling `build.build()`; `zmq_has("curve")` then returns 1.
+//! CURVE is enabled with libsodium: the `libsodium-sys-stable` dependency
+//! (`links = "sodium"`) builds the libsodium-stable tarball shipped inside
+//! that crate and exports its directories as `DEP_SODIUM_INCLUDE` and
+//! `DEP_SODIUM_LIB`, which are passed on here with
+//! `Build::with_libsodium(Some(LibLocation::new(lib, include)))`; then
+//! `zmq_has("curve")` returns 1.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=DEP_SODIUM_INCLUDE");
+    println!("cargo:rerun-if-env-changed=DEP_SODIUM_LIB");
 
     quiet_vendored_warnings();
 
     let mut build = zeromq_src::Build::new();
     build.enable_draft(true);
-    // CURVE would go here: build.with_libsodium(Some(LibLocation::new(..)));
+    build.with_libsodium(Some(libsodium()));
     // `build()` compiles libzmq (C++) with `cc`, and emits
     // `rustc-link-lib=static=zmq` plus the C++ runtime (`stdc++` on
     // GNU/Linux, `c++` on Apple) through `cc`'s default C++ stdlib linking.
     build.build();
+}
+
+/// Where `libsodium-sys-stable` put libsodium: its `cargo:lib=` and
+/// `cargo:include=` metadata, which cargo hands to this build script as
+/// `DEP_SODIUM_LIB` and `DEP_SODIUM_INCLUDE`.
+///
+/// Both are set when libsodium is built from the crate's bundled source (the
+/// default). Pointing that crate at a prebuilt library with `SODIUM_LIB_DIR`
+/// exports neither, so CURVE cannot be built: that is a configuration error
+/// here, reported as such rather than as a missing header deep in libzmq.
+fn libsodium() -> zeromq_src::LibLocation {
+    let var = |name: &str| {
+        std::env::var_os(name).unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: libsodium-sys-stable did not report where libsodium is \
+                 (unset SODIUM_LIB_DIR / SODIUM_USE_PKG_CONFIG to let it build its bundled \
+                 source)"
+            )
+        })
+    };
+    zeromq_src::LibLocation::new(var("DEP_SODIUM_LIB"), var("DEP_SODIUM_INCLUDE"))
 }
 
 /// Adds `-w` to `CXXFLAGS` for the `cc` builds that `zeromq-src` runs inside

@@ -1,13 +1,19 @@
 //! A real libzmq peer for brokerless' interop tests and benchmarks.
 //!
 //! This test-only crate builds libzmq 4.3.5 statically from the sources
-//! vendored in the `zeromq-src` crate (DRAFT API on, so RADIO/DISH work; no
-//! CURVE yet) and wraps the small part of its C API that tests need:
+//! vendored in the `zeromq-src` crate (DRAFT API on, so RADIO/DISH work;
+//! CURVE on, with a static libsodium built by `libsodium-sys-stable`) and
+//! wraps the small part of its C API that tests need:
 //!
 //! * [`ffi`]: raw `unsafe extern "C"` declarations;
 //! * [`Context`], [`Socket`], [`SocketKind`], [`ZmqError`]: a safe wrapper
 //!   in which every ordinary failure is a `Result`, never a panic;
-//! * [`version`] and [`has`]: what the linked libzmq is and can do.
+//! * [`version`] and [`has`]: what the linked libzmq is and can do;
+//! * security: the PLAIN / CURVE / ZAP socket options on [`Socket`],
+//!   [`curve_keypair`], [`curve_public`], [`z85_encode`], [`z85_decode`], and
+//!   a ZAP handler ([`ZapHandler`], or a REP socket of your own bound at
+//!   [`ZAP_ENDPOINT`] with [`ZapRequest`] / [`ZapReply`]);
+//! * monitoring: [`Socket::monitor`] and [`Socket::recv_monitor_event`].
 //!
 //! ```
 //! use libzmq_peer::{Context, SocketKind};
@@ -37,6 +43,11 @@
 //!   [`Socket::set_linger`]`(0)`, or the final drop can block forever.
 
 #![deny(missing_docs)]
+
+// libzmq's CURVE calls into the static libsodium that this dependency
+// builds; naming the crate makes sure rustc links it (after libzmq) even
+// though no Rust code here calls libsodium directly.
+use libsodium_sys as _;
 
 use std::ffi::{CStr, CString, c_int, c_void};
 use std::io;
@@ -142,6 +153,32 @@ pub mod ffi {
         pub fn zmq_recv(socket: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int;
         /// `int zmq_poll (zmq_pollitem_t *, int, long)`.
         pub fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int;
+        /// `int zmq_socket_monitor (void *, const char *, int)`: publishes
+        /// the socket's events on a PAIR socket bound at the `inproc://`
+        /// address (null stops monitoring).
+        pub fn zmq_socket_monitor(socket: *mut c_void, addr: *const c_char, events: c_int)
+        -> c_int;
+
+        /// `char *zmq_z85_encode (char *, const uint8_t *, size_t)`: writes
+        /// `size * 5 / 4` characters and a NUL to `dest`; null (`EINVAL`)
+        /// unless `size` is a multiple of 4.
+        pub fn zmq_z85_encode(dest: *mut c_char, data: *const u8, size: usize) -> *mut c_char;
+        /// `uint8_t *zmq_z85_decode (uint8_t *, const char *)`: writes
+        /// `strlen(string) * 4 / 5` bytes to `dest`; null (`EINVAL`) for a
+        /// length that is not a non-zero multiple of 5 or an invalid
+        /// character.
+        pub fn zmq_z85_decode(dest: *mut u8, string: *const c_char) -> *mut u8;
+        /// `int zmq_curve_keypair (char *, char *)`: a new CURVE key pair,
+        /// each written as 40 Z85 characters and a NUL (41 bytes); `ENOTSUP`
+        /// without CURVE.
+        pub fn zmq_curve_keypair(z85_public_key: *mut c_char, z85_secret_key: *mut c_char)
+        -> c_int;
+        /// `int zmq_curve_public (char *, const char *)`: the Z85 public key
+        /// (41 bytes with the NUL) of a Z85 secret key.
+        pub fn zmq_curve_public(
+            z85_public_key: *mut c_char,
+            z85_secret_key: *const c_char,
+        ) -> c_int;
 
         /// `int zmq_msg_init (zmq_msg_t *)`: an empty message.
         pub fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int;
@@ -235,6 +272,15 @@ pub const ZMQ_PLAIN_SERVER: i32 = 44;
 pub const ZMQ_PLAIN_USERNAME: i32 = 45;
 /// Socket option: PLAIN password (client side).
 pub const ZMQ_PLAIN_PASSWORD: i32 = 46;
+/// Socket option: act as a CURVE server (needs [`ZMQ_CURVE_SECRETKEY`]).
+pub const ZMQ_CURVE_SERVER: i32 = 47;
+/// Socket option: this socket's long-term CURVE public key (client side).
+pub const ZMQ_CURVE_PUBLICKEY: i32 = 48;
+/// Socket option: this socket's long-term CURVE secret key.
+pub const ZMQ_CURVE_SECRETKEY: i32 = 49;
+/// Socket option: the server's long-term CURVE public key (client side;
+/// setting it makes the socket a CURVE client).
+pub const ZMQ_CURVE_SERVERKEY: i32 = 50;
 /// Socket option (REQ): match replies to requests with a request id.
 pub const ZMQ_REQ_CORRELATE: i32 = 52;
 /// Socket option (REQ): allow sending a new request without a reply.
@@ -253,6 +299,91 @@ pub const ZMQ_HEARTBEAT_IVL: i32 = 75;
 pub const ZMQ_HEARTBEAT_TTL: i32 = 76;
 /// Socket option: time to wait for a PONG, ms.
 pub const ZMQ_HEARTBEAT_TIMEOUT: i32 = 77;
+
+/// [`ZMQ_MECHANISM`] value: no security (the default).
+pub const ZMQ_NULL: i32 = 0;
+/// [`ZMQ_MECHANISM`] value: PLAIN user name and password.
+pub const ZMQ_PLAIN: i32 = 1;
+/// [`ZMQ_MECHANISM`] value: CURVE (CurveZMQ).
+pub const ZMQ_CURVE: i32 = 2;
+/// [`ZMQ_MECHANISM`] value: GSSAPI (not built in here).
+pub const ZMQ_GSSAPI: i32 = 3;
+
+/// Monitor event: a connection was made (value: the fd).
+pub const ZMQ_EVENT_CONNECTED: u16 = 0x0001;
+/// Monitor event: a non-blocking connect is in progress.
+pub const ZMQ_EVENT_CONNECT_DELAYED: u16 = 0x0002;
+/// Monitor event: a reconnection was scheduled (value: the interval, ms).
+pub const ZMQ_EVENT_CONNECT_RETRIED: u16 = 0x0004;
+/// Monitor event: the socket listens on an endpoint (value: the fd).
+pub const ZMQ_EVENT_LISTENING: u16 = 0x0008;
+/// Monitor event: a bind failed (value: errno).
+pub const ZMQ_EVENT_BIND_FAILED: u16 = 0x0010;
+/// Monitor event: a connection was accepted (value: the fd).
+pub const ZMQ_EVENT_ACCEPTED: u16 = 0x0020;
+/// Monitor event: accepting a connection failed (value: errno).
+pub const ZMQ_EVENT_ACCEPT_FAILED: u16 = 0x0040;
+/// Monitor event: a connection or listener was closed (value: the fd).
+pub const ZMQ_EVENT_CLOSED: u16 = 0x0080;
+/// Monitor event: closing failed (value: errno).
+pub const ZMQ_EVENT_CLOSE_FAILED: u16 = 0x0100;
+/// Monitor event: a session was broken (value: the fd).
+pub const ZMQ_EVENT_DISCONNECTED: u16 = 0x0200;
+/// Monitor event: monitoring stopped (the last event sent).
+pub const ZMQ_EVENT_MONITOR_STOPPED: u16 = 0x0400;
+/// Monitor event: the ZMTP handshake failed, no detail (value: errno).
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: u16 = 0x0800;
+/// Monitor event: the ZMTP handshake (security included) succeeded.
+pub const ZMQ_EVENT_HANDSHAKE_SUCCEEDED: u16 = 0x1000;
+/// Monitor event: the handshake failed on a protocol error (value: one of
+/// the `ZMQ_PROTOCOL_ERROR_*` codes).
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: u16 = 0x2000;
+/// Monitor event: ZAP refused the peer (value: the ZAP status code, e.g.
+/// 400). `0x4000` in libzmq 4.3.5's `zmq.h`.
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: u16 = 0x4000;
+/// Monitor event mask: every event above.
+pub const ZMQ_EVENT_ALL: i32 = 0xFFFF;
+
+/// Protocol error (monitor value): unspecified ZMTP error.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED: u32 = 0x1000_0000;
+/// Protocol error: a command that is not valid at this point.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND: u32 = 0x1000_0001;
+/// Protocol error: invalid sequence (nonce).
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE: u32 = 0x1000_0002;
+/// Protocol error: key exchange failed.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: u32 = 0x1000_0003;
+/// Protocol error: malformed command, unspecified.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED: u32 = 0x1000_0011;
+/// Protocol error: malformed MESSAGE command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE: u32 = 0x1000_0012;
+/// Protocol error: malformed HELLO command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO: u32 = 0x1000_0013;
+/// Protocol error: malformed INITIATE command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE: u32 = 0x1000_0014;
+/// Protocol error: malformed ERROR command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR: u32 = 0x1000_0015;
+/// Protocol error: malformed READY command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY: u32 = 0x1000_0016;
+/// Protocol error: malformed WELCOME command.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME: u32 = 0x1000_0017;
+/// Protocol error: invalid metadata.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA: u32 = 0x1000_0018;
+/// Protocol error: a box failed to open (e.g. CURVE with the wrong key).
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: u32 = 0x1100_0001;
+/// Protocol error: the peers use different security mechanisms.
+pub const ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: u32 = 0x1100_0002;
+/// Protocol error: unspecified ZAP error.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED: u32 = 0x2000_0000;
+/// Protocol error: malformed ZAP reply.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY: u32 = 0x2000_0001;
+/// Protocol error: ZAP reply with a wrong request id.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID: u32 = 0x2000_0002;
+/// Protocol error: ZAP reply with a wrong version.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION: u32 = 0x2000_0003;
+/// Protocol error: ZAP reply with an invalid status code.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: u32 = 0x2000_0004;
+/// Protocol error: ZAP reply with invalid metadata.
+pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA: u32 = 0x2000_0005;
 
 /// Poll event: at least one message can be received.
 pub const ZMQ_POLLIN: i16 = 1;
@@ -355,13 +486,99 @@ pub fn version() -> (i32, i32, i32) {
 }
 
 /// Whether the linked libzmq has a capability (`zmq_has`): `"draft"`,
-/// `"ipc"`, `"curve"`, `"plain"` ... A name containing NUL is never one.
+/// `"ipc"`, `"curve"`, `"gssapi"` ... (PLAIN is always built in, not listed).
+/// A name containing NUL is never one.
 pub fn has(capability: &str) -> bool {
     let Ok(name) = CString::new(capability) else {
         return false;
     };
     // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
     unsafe { ffi::zmq_has(name.as_ptr()) == 1 }
+}
+
+/// A new CURVE key pair, `(public, secret)`, each as 40 Z85 characters
+/// (`zmq_curve_keypair`); [`z85_decode`] gives the 32 raw bytes.
+///
+/// Fails (`ENOTSUP`) only if libzmq was built without CURVE, which this crate
+/// never does.
+pub fn curve_keypair() -> Result<(String, String), ZmqError> {
+    let mut public = [0u8; 41];
+    let mut secret = [0u8; 41];
+    // SAFETY: both buffers are writable for the 41 bytes (40 Z85 characters
+    // and a NUL) that zmq_curve_keypair writes.
+    check(unsafe {
+        ffi::zmq_curve_keypair(public.as_mut_ptr().cast(), secret.as_mut_ptr().cast())
+    })?;
+    Ok((z85_from_buf(&public)?, z85_from_buf(&secret)?))
+}
+
+/// The Z85 public key (40 characters) of a Z85 secret key
+/// (`zmq_curve_public`); `EINVAL` unless `secret` is 40 valid Z85
+/// characters.
+pub fn curve_public(secret: &str) -> Result<String, ZmqError> {
+    if secret.len() != 40 {
+        return Err(ZmqError::invalid(format!(
+            "a Z85 CURVE secret key has 40 characters, not {}",
+            secret.len()
+        )));
+    }
+    let secret = c_string("secret key", secret)?;
+    let mut public = [0u8; 41];
+    // SAFETY: `public` is writable for the 41 bytes written; `secret` is a
+    // NUL-terminated string of 40 characters, which decodes to the 32 bytes
+    // zmq_curve_public's own buffer holds.
+    check(unsafe { ffi::zmq_curve_public(public.as_mut_ptr().cast(), secret.as_ptr()) })?;
+    z85_from_buf(&public)
+}
+
+/// Z85-encodes `data` (ZeroMQ RFC 32, `zmq_z85_encode`): 5 characters per 4
+/// bytes, so `data.len()` must be a multiple of 4 (else `EINVAL`).
+///
+/// `z85_encode(&[0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B])` is
+/// `"HelloWorld"`.
+pub fn z85_encode(data: &[u8]) -> Result<String, ZmqError> {
+    if data.len() % 4 != 0 {
+        return Err(ZmqError::invalid(format!(
+            "Z85 encodes a multiple of 4 bytes, not {}",
+            data.len()
+        )));
+    }
+    let mut out = vec![0u8; data.len() / 4 * 5 + 1];
+    // SAFETY: `data` is readable for `data.len()` bytes, a multiple of 4, and
+    // `out` is writable for the `len * 5 / 4` characters plus NUL written.
+    let rc = unsafe { ffi::zmq_z85_encode(out.as_mut_ptr().cast(), data.as_ptr(), data.len()) };
+    if rc.is_null() {
+        return Err(ZmqError::last());
+    }
+    z85_from_buf(&out)
+}
+
+/// Decodes a Z85 string (ZeroMQ RFC 32, `zmq_z85_decode`): 4 bytes per 5
+/// characters. `EINVAL` unless `text` is a non-empty multiple of 5 characters
+/// of the Z85 alphabet (an empty string is rejected, as libzmq does).
+pub fn z85_decode(text: &str) -> Result<Vec<u8>, ZmqError> {
+    if text.is_empty() || text.len() % 5 != 0 {
+        return Err(ZmqError::invalid(format!(
+            "Z85 decodes a non-zero multiple of 5 characters, not {}",
+            text.len()
+        )));
+    }
+    let c_text = c_string("Z85 text", text)?;
+    let mut out = vec![0u8; text.len() / 5 * 4];
+    // SAFETY: `c_text` is NUL-terminated with strlen == text.len() (no inner
+    // NUL), and `out` is writable for the `strlen * 4 / 5` bytes written.
+    let rc = unsafe { ffi::zmq_z85_decode(out.as_mut_ptr(), c_text.as_ptr()) };
+    if rc.is_null() {
+        return Err(ZmqError::invalid(format!("not valid Z85: {text:?}")));
+    }
+    Ok(out)
+}
+
+/// The Z85 text before the NUL terminator in a buffer filled by libzmq.
+fn z85_from_buf(buf: &[u8]) -> Result<String, ZmqError> {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec())
+        .map_err(|e| ZmqError::invalid(format!("Z85 text not UTF-8: {e}")))
 }
 
 /// Turns a libzmq `-1`-on-error return code into a `Result`.
@@ -790,6 +1007,87 @@ impl Socket {
         self.set_bytes(ZMQ_UNSUBSCRIBE, prefix)
     }
 
+    /// Sets `ZMQ_PLAIN_SERVER`: with `true` the socket authenticates PLAIN
+    /// clients (through the context's ZAP handler, if one is bound at
+    /// [`ZAP_ENDPOINT`]; without one libzmq accepts every client).
+    pub fn set_plain_server(&self, server: bool) -> Result<(), ZmqError> {
+        self.set_int(ZMQ_PLAIN_SERVER, i32::from(server))
+    }
+
+    /// Sets `ZMQ_PLAIN_USERNAME` (client side; makes the socket a PLAIN
+    /// client). Up to 255 bytes, passed as is.
+    pub fn set_plain_username(&self, username: impl AsRef<[u8]>) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_PLAIN_USERNAME, username.as_ref())
+    }
+
+    /// Sets `ZMQ_PLAIN_PASSWORD` (client side; makes the socket a PLAIN
+    /// client). Up to 255 bytes, passed as is.
+    pub fn set_plain_password(&self, password: impl AsRef<[u8]>) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_PLAIN_PASSWORD, password.as_ref())
+    }
+
+    /// Sets `ZMQ_CURVE_SERVER`: with `true` the socket is a CURVE server
+    /// (it also needs [`Socket::set_curve_secretkey`]).
+    pub fn set_curve_server(&self, server: bool) -> Result<(), ZmqError> {
+        self.set_int(ZMQ_CURVE_SERVER, i32::from(server))
+    }
+
+    /// Sets `ZMQ_CURVE_PUBLICKEY`, this client's long-term public key:
+    /// 32 raw bytes or 40 Z85 characters (a `&str` from [`curve_keypair`]
+    /// works as is); any other length is `EINVAL`.
+    pub fn set_curve_publickey(&self, key: impl AsRef<[u8]>) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_CURVE_PUBLICKEY, key.as_ref())
+    }
+
+    /// Sets `ZMQ_CURVE_SECRETKEY`, this socket's long-term secret key
+    /// (client or server): 32 raw bytes or 40 Z85 characters.
+    pub fn set_curve_secretkey(&self, key: impl AsRef<[u8]>) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_CURVE_SECRETKEY, key.as_ref())
+    }
+
+    /// Sets `ZMQ_CURVE_SERVERKEY`, the server's long-term public key, which
+    /// makes this socket a CURVE client: 32 raw bytes or 40 Z85 characters.
+    pub fn set_curve_serverkey(&self, key: impl AsRef<[u8]>) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_CURVE_SERVERKEY, key.as_ref())
+    }
+
+    /// Sets `ZMQ_ZAP_DOMAIN`, the domain a server passes to the ZAP handler
+    /// ([`ZapRequest::domain`]). With NULL security, libzmq asks ZAP only if
+    /// a domain is set; PLAIN and CURVE servers ask whenever a handler is
+    /// bound.
+    pub fn set_zap_domain(&self, domain: &str) -> Result<(), ZmqError> {
+        self.set_bytes(ZMQ_ZAP_DOMAIN, domain.as_bytes())
+    }
+
+    /// Reads `ZMQ_MECHANISM`: [`ZMQ_NULL`], [`ZMQ_PLAIN`], [`ZMQ_CURVE`] or
+    /// [`ZMQ_GSSAPI`], as configured by the options above.
+    pub fn mechanism(&self) -> Result<i32, ZmqError> {
+        self.get_int(ZMQ_MECHANISM)
+    }
+
+    /// Starts publishing this socket's events matching the `events` mask
+    /// (`ZMQ_EVENT_*`, e.g. [`ZMQ_EVENT_ALL`]) on a PAIR socket that libzmq
+    /// binds at `endpoint`, which must be `inproc://` (`zmq_socket_monitor`).
+    ///
+    /// Connect a [`SocketKind::Pair`] socket of the same context to
+    /// `endpoint` *before* the events of interest happen (libzmq drops
+    /// events while no peer is connected), then read them with
+    /// [`Socket::recv_monitor_event`].
+    pub fn monitor(&self, endpoint: &str, events: i32) -> Result<(), ZmqError> {
+        let endpoint = c_string("endpoint", endpoint)?;
+        // SAFETY: live socket; `endpoint` is NUL-terminated and outlives the
+        // call.
+        check(unsafe { ffi::zmq_socket_monitor(self.raw, endpoint.as_ptr(), events) }).map(drop)
+    }
+
+    /// Receives one event on a PAIR socket connected to a
+    /// [`Socket::monitor`] endpoint, blocking up to `ZMQ_RCVTIMEO` like
+    /// [`Socket::recv`]. A message not in libzmq's event format is
+    /// `EINVAL`.
+    pub fn recv_monitor_event(&self) -> Result<MonitorEvent, ZmqError> {
+        MonitorEvent::parse(&self.recv()?)
+    }
+
     /// Sends one multipart message, blocking as libzmq does (subject to
     /// `ZMQ_SNDTIMEO`).
     ///
@@ -948,6 +1246,316 @@ impl Socket {
             }
         };
         Ok((group, msg.copy_data()))
+    }
+}
+
+/// One event from [`Socket::recv_monitor_event`]: libzmq's (version 1)
+/// monitor message, a 6-byte frame (`u16` event, `u32` value, in native byte
+/// order) then the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorEvent {
+    /// The event, one of the `ZMQ_EVENT_*` constants.
+    pub event: u16,
+    /// The event's value: a file descriptor, an errno, a
+    /// `ZMQ_PROTOCOL_ERROR_*` code or a ZAP status code, depending on
+    /// `event`.
+    pub value: u32,
+    /// The endpoint concerned, e.g. `tcp://127.0.0.1:41234`.
+    pub endpoint: String,
+}
+
+impl MonitorEvent {
+    /// Parses a monitor message (`EINVAL` if it is not one).
+    pub fn parse(frames: &[Vec<u8>]) -> Result<Self, ZmqError> {
+        match frames {
+            [head, endpoint] if head.len() == 6 => Ok(Self {
+                event: u16::from_ne_bytes([head[0], head[1]]),
+                value: u32::from_ne_bytes([head[2], head[3], head[4], head[5]]),
+                endpoint: String::from_utf8_lossy(endpoint).into_owned(),
+            }),
+            _ => Err(ZmqError::invalid(format!(
+                "not a libzmq monitor event: {} frame(s)",
+                frames.len()
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ZAP (ZeroMQ RFC 27)
+// ---------------------------------------------------------------------------
+
+/// Where libzmq's PLAIN and CURVE servers (and NULL ones with a ZAP domain)
+/// send ZAP requests: a REP socket bound here *in the same context* answers
+/// them (see [`ZapHandler`]).
+pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
+
+/// One ZAP request (RFC 27) as a libzmq server sends it to the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZapRequest {
+    /// The protocol version, `"1.0"`.
+    pub version: String,
+    /// Opaque id to echo in the reply (libzmq sends `"1"`).
+    pub request_id: Vec<u8>,
+    /// The server socket's [`ZMQ_ZAP_DOMAIN`] (empty if unset).
+    pub domain: String,
+    /// The client's address, e.g. `127.0.0.1` for TCP.
+    pub address: String,
+    /// The server socket's routing id for this connection (often empty).
+    pub routing_id: Vec<u8>,
+    /// `"NULL"`, `"PLAIN"` or `"CURVE"`.
+    pub mechanism: String,
+    /// Mechanism-specific credentials: none for NULL, `[user name,
+    /// password]` for PLAIN, `[client public key (32 raw bytes)]` for CURVE.
+    pub credentials: Vec<Vec<u8>>,
+}
+
+impl ZapRequest {
+    /// Parses a request received on a REP socket bound at [`ZAP_ENDPOINT`]
+    /// (`EINVAL` if it has fewer than the 6 fixed frames).
+    pub fn parse(frames: &[Vec<u8>]) -> Result<Self, ZmqError> {
+        let [
+            version,
+            request_id,
+            domain,
+            address,
+            routing_id,
+            mechanism,
+            credentials @ ..,
+        ] = frames
+        else {
+            return Err(ZmqError::invalid(format!(
+                "a ZAP request has at least 6 frames, not {}",
+                frames.len()
+            )));
+        };
+        let text = |frame: &[u8]| String::from_utf8_lossy(frame).into_owned();
+        Ok(Self {
+            version: text(version),
+            request_id: request_id.clone(),
+            domain: text(domain),
+            address: text(address),
+            routing_id: routing_id.clone(),
+            mechanism: text(mechanism),
+            credentials: credentials.to_vec(),
+        })
+    }
+
+    /// The reply frames answering this request with `reply`: version
+    /// `"1.0"`, the request id, status code, status text, user id and empty
+    /// metadata. Send them with `socket.send(&frames.iter().map(Vec::as_slice)
+    /// .collect::<Vec<_>>())`.
+    pub fn reply_frames(&self, reply: &ZapReply) -> Vec<Vec<u8>> {
+        vec![
+            b"1.0".to_vec(),
+            self.request_id.clone(),
+            reply.status_code.to_string().into_bytes(),
+            reply.status_text.clone().into_bytes(),
+            reply.user_id.clone().into_bytes(),
+            Vec::new(),
+        ]
+    }
+}
+
+/// A ZAP handler's answer (RFC 27): 200 accepts the client, 300 (temporary)
+/// / 400 (refused) / 500 (internal error) reject it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZapReply {
+    /// `200`, `300`, `400` or `500`.
+    pub status_code: u16,
+    /// Free text for the status (libzmq ignores it).
+    pub status_text: String,
+    /// The authenticated user, exposed by libzmq as the `User-Id` message
+    /// property on the server side.
+    pub user_id: String,
+}
+
+impl ZapReply {
+    /// Accepts the client as `user_id` (status 200).
+    pub fn allow(user_id: &str) -> Self {
+        Self {
+            status_code: 200,
+            status_text: "OK".to_owned(),
+            user_id: user_id.to_owned(),
+        }
+    }
+
+    /// Refuses the client (status 400): the handshake fails, libzmq reports
+    /// [`ZMQ_EVENT_HANDSHAKE_FAILED_AUTH`] with value 400 on the server and
+    /// the client never gets a message through.
+    pub fn deny(status_text: &str) -> Self {
+        Self {
+            status_code: 400,
+            status_text: status_text.to_owned(),
+            user_id: String::new(),
+        }
+    }
+}
+
+/// A ZAP handler running on its own thread: a REP socket bound at
+/// [`ZAP_ENDPOINT`] in a context, answering every request with a `policy`
+/// closure and recording the requests it saw.
+///
+/// Bound before [`ZapHandler::start`] returns, so servers created afterwards
+/// (or before, as libzmq looks the handler up at each handshake) use it.
+/// Only one handler can be bound per context (a second `start` fails with
+/// `EADDRINUSE`). Dropping it (or [`ZapHandler::stop`]) stops the thread and
+/// unbinds [`ZAP_ENDPOINT`] before returning, so another handler can be
+/// started at once; without a handler, libzmq accepts PLAIN and CURVE clients
+/// unchecked.
+///
+/// ```
+/// use libzmq_peer::{Context, ZapHandler, ZapReply};
+///
+/// let ctx = Context::new().unwrap();
+/// let zap = ZapHandler::start(&ctx, |request| {
+///     if request.credentials == [b"admin".to_vec(), b"secret".to_vec()] {
+///         ZapReply::allow("admin")
+///     } else {
+///         ZapReply::deny("wrong credentials")
+///     }
+/// })
+/// .unwrap();
+/// // ... PLAIN or CURVE servers in `ctx` now consult `zap` ...
+/// zap.stop().unwrap();
+/// ```
+#[derive(Debug)]
+pub struct ZapHandler {
+    /// Wakes the thread to stop (PAIR connected to its stop socket).
+    stop_tx: Option<Socket>,
+    /// The handler thread; `Err` if its socket failed.
+    thread: Option<std::thread::JoinHandle<Result<(), ZmqError>>>,
+    /// Every request answered so far.
+    requests: Arc<std::sync::Mutex<Vec<ZapRequest>>>,
+}
+
+impl ZapHandler {
+    /// Binds a REP socket at [`ZAP_ENDPOINT`] in `ctx` and answers each
+    /// request on a new thread with `policy(&request)`.
+    pub fn start(
+        ctx: &Context,
+        mut policy: impl FnMut(&ZapRequest) -> ZapReply + Send + 'static,
+    ) -> Result<Self, ZmqError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stop_endpoint = format!("inproc://libzmq-peer-zap-stop-{id}");
+
+        let handler = ctx.socket(SocketKind::Rep)?;
+        handler.set_linger(0)?;
+        handler.bind(ZAP_ENDPOINT)?;
+        let stop_rx = ctx.socket(SocketKind::Pair)?;
+        stop_rx.bind(&stop_endpoint)?;
+        let stop_tx = ctx.socket(SocketKind::Pair)?;
+        stop_tx.set_linger(0)?;
+        stop_tx.connect(&stop_endpoint)?;
+
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
+        let thread = std::thread::Builder::new()
+            .name("libzmq-peer-zap".to_owned())
+            .spawn(move || zap_loop(&handler, &stop_rx, &mut policy, &seen))
+            .map_err(|e| ZmqError::invalid(format!("cannot spawn the ZAP thread: {e}")))?;
+        Ok(Self {
+            stop_tx: Some(stop_tx),
+            thread: Some(thread),
+            requests,
+        })
+    }
+
+    /// A copy of the requests answered so far, oldest first.
+    pub fn requests(&self) -> Vec<ZapRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops the thread and closes the handler socket, returning the
+    /// thread's socket error if it had one. A panic in `policy` (e.g. a
+    /// failed assertion) is resumed here.
+    pub fn stop(mut self) -> Result<(), ZmqError> {
+        match self.shutdown() {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Ok(()),
+        }
+    }
+
+    /// Signals the thread and joins it (once).
+    fn shutdown(&mut self) -> Option<std::thread::Result<Result<(), ZmqError>>> {
+        let thread = self.thread.take()?;
+        if let Some(stop_tx) = self.stop_tx.take() {
+            // Never blocks: if the thread has already ended (its error is
+            // in the join result) there is no peer and nothing is sent; the
+            // join below then returns at once.
+            let _ = stop_tx.try_send(&[b"stop"]);
+        }
+        Some(thread.join())
+    }
+}
+
+/// The body of [`ZapHandler`]'s thread: answers requests on `handler` until
+/// a message arrives on `stop_rx`.
+fn zap_loop(
+    handler: &Socket,
+    stop_rx: &Socket,
+    policy: &mut impl FnMut(&ZapRequest) -> ZapReply,
+    seen: &std::sync::Mutex<Vec<ZapRequest>>,
+) -> Result<(), ZmqError> {
+    loop {
+        let mut items = [
+            ffi::zmq_pollitem_t {
+                socket: handler.raw,
+                fd: 0,
+                events: ZMQ_POLLIN,
+                revents: 0,
+            },
+            ffi::zmq_pollitem_t {
+                socket: stop_rx.raw,
+                fd: 0,
+                events: ZMQ_POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid, writable poll items naming live sockets used
+        // only by this thread; `nitems` is 2.
+        retry_eintr(|| unsafe { ffi::zmq_poll(items.as_mut_ptr(), 2, -1) })?;
+        if items[1].revents & ZMQ_POLLIN != 0 {
+            // Unbinding is synchronous for inproc (closing the socket frees
+            // the endpoint only later, on libzmq's reaper thread), so a new
+            // handler can bind as soon as `stop` or `drop` returns.
+            return handler.unbind(ZAP_ENDPOINT);
+        }
+        let Some(frames) = handler.try_recv()? else {
+            continue;
+        };
+        let reply = match ZapRequest::parse(&frames) {
+            Ok(request) => {
+                let reply = request.reply_frames(&policy(&request));
+                seen.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(request);
+                reply
+            }
+            // A REP socket must answer before it can receive again.
+            Err(e) => vec![
+                b"1.0".to_vec(),
+                frames.get(1).cloned().unwrap_or_default(),
+                b"500".to_vec(),
+                e.message.into_bytes(),
+                Vec::new(),
+                Vec::new(),
+            ],
+        };
+        let parts: Vec<&[u8]> = reply.iter().map(Vec::as_slice).collect();
+        handler.send(&parts)?;
+    }
+}
+
+impl Drop for ZapHandler {
+    fn drop(&mut self) {
+        // Errors and panics of the thread are only reported by `stop`.
+        let _ = self.shutdown();
     }
 }
 
