@@ -37,6 +37,9 @@ use crate::ProtocolError;
 const HELLO: &[u8] = b"HELLO";
 const WELCOME: &[u8] = b"WELCOME";
 const INITIATE: &[u8] = b"INITIATE";
+/// How libzmq 4.3's PLAIN server starts an ERROR body (see
+/// `on_handshake_command`).
+const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
 
 /// Where a handshake stands: what it waits for next.
 #[derive(Debug)]
@@ -154,6 +157,14 @@ impl Connection {
         &mut self,
         body: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
+        // libzmq 4.3's PLAIN server spells its ERROR name "\x05ERROR" in
+        // C, where the hex escape swallows the E: on the wire the body
+        // starts 0x5E "RROR" (plain_common.hpp). Read that as ERROR, so a
+        // refusal by libzmq is reported as one.
+        if let Some(reason) = body.strip_prefix(LIBZMQ_PLAIN_ERROR) {
+            let client = matches!(&self.state, State::Handshake { step, .. } if step.is_client());
+            return Err(handshake_error(client, reason));
+        }
         let (name, data) = command::split(body)?;
         // The state is taken out while the command is handled; every
         // path below puts a new one back or fails (and handle_input then
