@@ -333,11 +333,39 @@ impl fmt::Display for ProtocolError {
     }
 }
 
+impl ProtocolError {
+    /// The ZAP status code (300, 400, 500) when the handshake failed on
+    /// authentication, on either side (libzmq's
+    /// `ZMQ_EVENT_HANDSHAKE_FAILED_AUTH`); `None` for every protocol error
+    /// (`ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL`).
+    pub fn auth_status(&self) -> Option<u16> {
+        match self {
+            ProtocolError::CredentialsRefused { status_code, .. }
+            | ProtocolError::RefusedByPeer { status_code } => Some(*status_code),
+            _ => None,
+        }
+    }
+}
+
 impl std::error::Error for ProtocolError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_status_only_for_refusals() {
+        assert_eq!(
+            ProtocolError::RefusedByPeer { status_code: 400 }.auth_status(),
+            Some(400)
+        );
+        let refused = ProtocolError::CredentialsRefused {
+            status_code: 300,
+            text: "later".into(),
+        };
+        assert_eq!(refused.auth_status(), Some(300));
+        assert_eq!(ProtocolError::BadSignature.auth_status(), None);
+    }
 
     #[test]
     fn display_is_lowercase_without_period() {

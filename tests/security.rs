@@ -281,8 +281,9 @@ fn a_handler_decides_and_sets_user_id_and_metadata() {
 }
 
 /// An application's own ZAP handler at inproc://zeromq.zap.01, speaking
-/// RFC 27 by hand: what it sees, and each status it may answer.
-fn zap_handler_replies(status: &'static [u8]) -> bool {
+/// RFC 27 by hand: checks what it is asked, answers with the frames
+/// `reply(request id)` makes; returns whether the client got in.
+fn zap_handler_replies(reply: impl Fn(&[u8]) -> Vec<Vec<u8>>) -> bool {
     let ctx = Context::new();
     let handler = sock(&ctx, SocketType::Rep);
     handler.bind("inproc://zeromq.zap.01").unwrap();
@@ -290,6 +291,10 @@ fn zap_handler_replies(status: &'static [u8]) -> bool {
         s.set_plain_server(true).unwrap();
         s.set_zap_domain("dom").unwrap();
         s.set_routing_id("srv").unwrap();
+        // A reply that cannot be matched to its request is never
+        // applied: the handshake times out.
+        s.set_handshake_interval(Some(Duration::from_millis(300)))
+            .unwrap();
     });
     let c = client(&ctx, &ep, |c| c.set_plain_client("u", "p").unwrap());
     let request = handler.recv().unwrap();
@@ -302,20 +307,10 @@ fn zap_handler_replies(status: &'static [u8]) -> bool {
     assert_eq!(frames[5], b"PLAIN");
     assert_eq!(frames[6], b"u");
     assert_eq!(frames[7], b"p");
-    let id = frames[1].clone();
-    handler
-        .send(Message::from(vec![
-            bytes::Bytes::from_static(b"1.0"),
-            id.into(),
-            bytes::Bytes::from_static(status),
-            bytes::Bytes::from_static(b"text"),
-            bytes::Bytes::from_static(b"someone"),
-            bytes::Bytes::new(),
-        ]))
-        .unwrap();
+    handler.send(to_message(&reply(&frames[1]))).unwrap();
     c.send("ping").unwrap();
     server
-        .set_recv_timeout(Some(Duration::from_millis(500)))
+        .set_recv_timeout(Some(Duration::from_millis(800)))
         .unwrap();
     match server.recv() {
         Ok(m) => {
@@ -327,14 +322,49 @@ fn zap_handler_replies(status: &'static [u8]) -> bool {
     }
 }
 
+/// Owned frames.
+fn v(frames: &[&[u8]]) -> Vec<Vec<u8>> {
+    frames.iter().map(|f| f.to_vec()).collect()
+}
+
+/// A reply with this status, otherwise well formed.
+fn with_status(status: &'static [u8]) -> impl Fn(&[u8]) -> Vec<Vec<u8>> {
+    move |id| v(&[b"1.0", id, status, b"text", b"someone", b""])
+}
+
 #[test]
 fn zap_handler_status_codes() {
-    assert!(zap_handler_replies(b"200"));
-    assert!(!zap_handler_replies(b"300"));
-    assert!(!zap_handler_replies(b"400"));
-    assert!(!zap_handler_replies(b"500"));
+    assert!(zap_handler_replies(with_status(b"200")));
+    assert!(!zap_handler_replies(with_status(b"300")));
+    assert!(!zap_handler_replies(with_status(b"400")));
+    assert!(!zap_handler_replies(with_status(b"500")));
     // Not a status code at all: the handshake fails too.
-    assert!(!zap_handler_replies(b"2000"));
+    assert!(!zap_handler_replies(with_status(b"2000")));
+    assert!(!zap_handler_replies(with_status(b"201")));
+}
+
+/// test_security_zap's malformed replies: each fails the handshake.
+#[test]
+fn zap_handler_malformed_replies() {
+    // Wrong version.
+    assert!(!zap_handler_replies(|id| v(&[
+        b"2.0", id, b"200", b"", b"someone", b""
+    ])));
+    // Wrong request id.
+    assert!(!zap_handler_replies(|_| v(&[
+        b"1.0", b"999999", b"200", b"", b"someone", b""
+    ])));
+    // Too few and too many frames.
+    assert!(!zap_handler_replies(|id| v(&[
+        b"1.0", id, b"200", b"", b"someone"
+    ])));
+    assert!(!zap_handler_replies(|id| v(&[
+        b"1.0", id, b"200", b"", b"someone", b"", b"x"
+    ])));
+    // Metadata that is not a property list.
+    assert!(!zap_handler_replies(|id| v(&[
+        b"1.0", id, b"200", b"", b"someone", b"\x05X"
+    ])));
 }
 
 #[test]
