@@ -103,7 +103,10 @@ impl Policy {
             "NULL" => AuthReply::allow(),
             "PLAIN" => match req.plain() {
                 Some((user, password))
-                    if self.plain.get(user).is_some_and(|p| p[..] == *password) =>
+                    if self
+                        .plain
+                        .get(user)
+                        .is_some_and(|p| constant_time_eq(p, password)) =>
                 {
                     AuthReply::allow_as(Bytes::copy_from_slice(user))
                 }
@@ -118,6 +121,12 @@ impl Policy {
             _ => AuthReply::deny(400, "unknown mechanism"),
         }
     }
+}
+
+/// Compares a password without an early exit, so the time taken does not
+/// tell a guesser how many leading bytes were right (only the length).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// How many requests an [`Authenticator`] has answered.
@@ -374,4 +383,59 @@ fn parse_request(frames: &[Bytes]) -> Option<ZapRequest> {
         mechanism: String::from_utf8(mechanism.to_vec()).ok()?,
         credentials: credentials.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(mechanism: &str, credentials: &[&[u8]], address: &str) -> ZapRequest {
+        ZapRequest {
+            domain: Bytes::new(),
+            address: address.into(),
+            identity: Bytes::new(),
+            mechanism: mechanism.into(),
+            credentials: credentials
+                .iter()
+                .map(|c| Bytes::copy_from_slice(c))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn passwords_compare_exactly() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret!"));
+        assert!(!constant_time_eq(b"", b"x"));
+        let mut policy = Policy::default();
+        policy.plain.insert(Bytes::from("u"), Bytes::from("pw"));
+        let judge = |p: &[u8]| {
+            policy
+                .judge(&request("PLAIN", &[b"u", p], "10.0.0.1"))
+                .status_code
+        };
+        assert_eq!(judge(b"pw"), 200);
+        assert_eq!(judge(b"pW"), 400);
+        assert_eq!(judge(b"p"), 400);
+    }
+
+    #[test]
+    fn malformed_requests_are_not_parsed() {
+        let f = |v: &[&[u8]]| {
+            v.iter()
+                .map(|x| Bytes::copy_from_slice(x))
+                .collect::<Vec<_>>()
+        };
+        assert!(parse_request(&f(&[b"1.0", b"1", b"d", b"a", b"i"])).is_none());
+        assert!(parse_request(&f(&[b"2.0", b"1", b"d", b"a", b"i", b"NULL"])).is_none());
+        assert!(parse_request(&f(&[b"1.0", b"1", b"d", b"\xff", b"i", b"NULL"])).is_none());
+        let ok = parse_request(&f(&[
+            b"1.0", b"1", b"d", b"1.2.3.4", b"i", b"PLAIN", b"u", b"p",
+        ]));
+        assert_eq!(
+            ok.and_then(|r| r.username().map(<[u8]>::to_vec)),
+            Some(b"u".to_vec())
+        );
+    }
 }
