@@ -554,7 +554,9 @@ pub fn relay(r: &mut Reader, client: Config, server: Config, client_key: Option<
         peers: [Peer::new(client, None), Peer::new(server, client_key)],
         wire: Default::default(),
         sent: Default::default(),
+        used: Default::default(),
         cursor: [0; 2],
+        data_cursor: [0; 2],
         tampered: [false; 2],
     };
     if handshake_first {
@@ -591,12 +593,14 @@ pub fn relay(r: &mut Reader, client: Config, server: Config, client_key: Option<
                 let max = relay.peers[1 - from].config.max_msg_size;
                 let msg = message(r, max);
                 let frames = relay.peers[from].send(&msg);
-                relay.sent[from].extend(frames);
+                for frame in frames {
+                    relay.push_sent(from, frame);
+                }
             }
             9 => {
                 let cmd = command(r);
                 if let Some(frame) = relay.peers[from].command(&cmd) {
-                    relay.sent[from].push(frame);
+                    relay.push_sent(from, frame);
                 }
             }
             _ => {
@@ -628,8 +632,16 @@ struct Relay {
     wire: [VecDeque<Vec<u8>>; 2],
     /// Frames sent by `peers[i]` once established (PONGs included).
     sent: [Vec<Frame>; 2],
-    /// The next frame of `sent[i]` a delivery may match.
+    /// Which of `sent[i]` were delivered.
+    used: [Vec<bool>; 2],
+    /// Past the last frame of `sent[i]` that completed an event (a
+    /// command, or the last frame of a message): events come in the
+    /// order their last frame was received.
     cursor: [usize; 2],
+    /// Past the last data frame of `sent[i]` delivered: the frames of
+    /// messages come in order, but a message's first frames may be
+    /// received before commands that are reported before it.
+    data_cursor: [usize; 2],
     /// Whether the stream from `peers[i]` was altered.
     tampered: [bool; 2],
 }
@@ -687,12 +699,7 @@ impl Relay {
         let events = self.peers[to].feed(bytes);
         for (event, ponged) in events {
             match event {
-                Event::Message(msg) => {
-                    let last = msg.len() - 1;
-                    for (i, body) in msg.iter().enumerate() {
-                        self.matched(from, body, i < last, false);
-                    }
-                }
+                Event::Message(msg) => self.matched_message(from, &msg),
                 Event::Command(cmd) => {
                     if ponged && let Command::Ping { context, .. } = &cmd {
                         let pong = Command::pong_for(context);
@@ -702,27 +709,57 @@ impl Relay {
                             command: true,
                             reported: true,
                         };
-                        self.sent[to].push(frame);
+                        self.push_sent(to, frame);
                     }
-                    self.matched(from, &encoded(&cmd), false, true);
+                    let start = self.cursor[from];
+                    let at = self.matched(from, start, &encoded(&cmd), false, true);
+                    self.cursor[from] = at.map_or(start, |at| at + 1);
                 }
                 Event::Authenticate(_) | Event::Established(_) => {}
             }
         }
     }
 
-    /// A frame delivered from `peers[from]` must be one it sent, after
-    /// the last one delivered.
-    fn matched(&mut self, from: usize, body: &Bytes, more: bool, command: bool) {
+    fn push_sent(&mut self, from: usize, frame: Frame) {
+        self.sent[from].push(frame);
+        self.used[from].push(false);
+    }
+
+    /// A message delivered from `peers[from]`: its frames must be ones
+    /// it sent, in order, after the data frames delivered before; its
+    /// last frame also after the last event's.
+    fn matched_message(&mut self, from: usize, msg: &Message) {
+        let last = msg.len() - 1;
+        let mut start = self.data_cursor[from];
+        for (i, body) in msg.iter().enumerate() {
+            if i == last {
+                start = start.max(self.cursor[from]);
+            }
+            if let Some(at) = self.matched(from, start, body, i < last, false) {
+                start = at + 1;
+            }
+        }
+        self.data_cursor[from] = start;
+        self.cursor[from] = start;
+    }
+
+    /// A frame delivered from `peers[from]` must be one it sent, at
+    /// `start` or later, not delivered before; returns its index (None
+    /// for clear text a man in the middle changed: anything goes).
+    fn matched(
+        &mut self,
+        from: usize,
+        start: usize,
+        body: &Bytes,
+        more: bool,
+        command: bool,
+    ) -> Option<usize> {
         let tampered = self.tampered[from];
         if tampered && !is_curve(&self.peers[from].config.mechanism) {
-            return; // clear text: a man in the middle can say anything
+            return None;
         }
-        loop {
-            let Some(sent) = self.sent[from].get(self.cursor[from]) else {
-                panic!("delivered a frame never sent: {body:?} more {more} command {command}");
-            };
-            self.cursor[from] += 1;
+        let found = (start..self.sent[from].len()).find(|&i| {
+            let sent = &self.sent[from][i];
             let flags = if tampered {
                 // The outer header's flags are not in the box (libzmq
                 // ORs them in): they can only be added.
@@ -730,11 +767,23 @@ impl Relay {
             } else {
                 sent.more == more && sent.command == command
             };
-            if sent.body == *body && flags {
-                return;
-            }
-            assert!(tampered || !sent.reported, "{sent:?} not delivered");
+            !self.used[from][i] && sent.body == *body && flags
+        });
+        let Some(at) = found else {
+            panic!("delivered a frame never sent: {body:?} more {more} command {command}");
+        };
+        if !tampered {
+            // In order and complete: every reported frame before it was
+            // delivered already, but for the first frames of a message
+            // still being received when a command is.
+            let skipped = (0..at).find(|&i| {
+                let sent = &self.sent[from][i];
+                !self.used[from][i] && sent.reported && (sent.command || !command)
+            });
+            assert_eq!(skipped, None, "an untouched stream lost a frame");
         }
+        self.used[from][at] = true;
+        Some(at)
     }
 
     fn answer(&mut self, reply: AuthReply) {
@@ -787,11 +836,11 @@ impl Relay {
                 continue;
             }
             // An untouched direction to a live peer: all was delivered.
-            let rest = &self.sent[from][self.cursor[from]..];
-            assert!(
-                rest.iter().all(|f| !f.reported),
-                "never delivered: {rest:?}"
-            );
+            let lost: Vec<&Frame> = (self.sent[from].iter().zip(&self.used[from]))
+                .filter(|(f, used)| f.reported && !**used)
+                .map(|(f, _)| f)
+                .collect();
+            assert!(lost.is_empty(), "never delivered: {lost:?}");
         }
         if let Some(reply) = &self.peers[1].refused
             && !self.tampered[1]
