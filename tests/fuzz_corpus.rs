@@ -10,12 +10,16 @@ use std::path::{Path, PathBuf};
 
 #[path = "../fuzz/targets/command.rs"]
 mod command;
+#[path = "../fuzz/targets/curve.rs"]
+mod curve;
 #[path = "../fuzz/targets/endpoint.rs"]
 mod endpoint;
 #[path = "../fuzz/targets/frame_decoder.rs"]
 mod frame_decoder;
 #[path = "../fuzz/targets/greeting.rs"]
 mod greeting;
+#[path = "../fuzz/targets/plain.rs"]
+mod plain;
 #[path = "../fuzz/targets/trie.rs"]
 mod trie;
 #[path = "../fuzz/targets/zmtp_connection.rs"]
@@ -94,4 +98,14 @@ fn endpoint_corpus() {
 #[test]
 fn trie_corpus() {
     replay("trie", trie::run);
+}
+
+#[test]
+fn plain_corpus() {
+    replay("plain", plain::run);
+}
+
+#[test]
+fn curve_corpus() {
+    replay("curve", curve::run);
 }

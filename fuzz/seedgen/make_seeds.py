@@ -313,9 +313,175 @@ def endpoint_seeds():
         write(t, name, bytes([mode, sel]) + s)
 
 
+# --- plain and curve (fuzz/targets/secure.rs) --------------------------------
+
+def cred(value):
+    assert len(value) < 16
+    return bytes([len(value)]) + value
+
+
+def r_feed(data):
+    """raw mode: feed a chunk."""
+    assert len(data) < 256
+    return bytes([0, len(data)]) + data
+
+
+R_WRITE = bytes([5])
+
+
+def verdict_bytes(b):
+    """A verdict: even allows (with b >> 4 octets of user id, and 4 of
+    metadata if bit 1 is set), odd refuses."""
+    out = bytes([b])
+    if b & 1 == 0:
+        out += b"u" * (b >> 4)
+        if b & 2:
+            out += b"meta"
+    return out
+
+
+def r_verdict(b):
+    """raw mode: a verdict."""
+    return bytes([3]) + verdict_bytes(b)
+
+
+def msg_ops(*frames):
+    """A message as the targets read it: frame count, then each frame."""
+    out = bytes([len(frames) - 1])
+    for f in frames:
+        assert len(f) < 0x80
+        out += bytes([len(f)]) + f
+    return out
+
+
+def r_send(*frames):
+    return bytes([4]) + msg_ops(*frames)
+
+
+def op(n, side=0):
+    """relay mode: operation n from side 0 (client) or 1 (server)."""
+    return bytes([(n << 1) | side])
+
+
+FLUSH = op(1)
+
+
+def deliver(side):
+    return op(0, side)
+
+
+def flip(side, at, mask):
+    return op(2, side) + struct.pack(">H", at) + bytes([mask])
+
+
+def drop(side):
+    return op(3, side)
+
+
+def dup(side):
+    return op(4, side)
+
+
+def swap(side):
+    return op(5, side)
+
+
+def inject(side, data):
+    return op(6, side) + bytes([len(data)]) + data
+
+
+def send_from(side, *frames):
+    return op(7, side) + msg_ops(*frames)
+
+
+def cmd_from(side, kind, payload=b""):
+    """kind: 0 SUBSCRIBE, 1 CANCEL, 2 PING, 3 PONG, 4 JOIN, 5 LEAVE, 6 unknown."""
+    n = len(payload)
+    assert n < 32
+    b = (n << 3) | kind
+    return op(9, side) + bytes([b]) + payload
+
+
+def verdict_op(b):
+    return op(10) + verdict_bytes(b)
+
+
+def plain_hello(user, password):
+    return cmd(b"HELLO", bytes([len(user)]) + user + bytes([len(password)]) + password)
+
+
+def plain_seeds():
+    t = "plain"
+    user, pw = cred(b"admin"), cred(b"secret")
+    hello = plain_hello(b"admin", b"secret")
+    initiate = cmd(b"INITIATE", props((b"Socket-Type", b"DEALER")))
+    write(t, "raw-server-allow", bytes([0]) + user + pw + bytes([1]) + r_feed(hello)
+          + r_verdict(0x22) + r_feed(initiate) + r_send(b"hello") + R_WRITE
+          + r_feed(frame(b"hi")) + r_feed(cmd(b"PING", b"\0\1ctx")) + R_WRITE)
+    write(t, "raw-server-deny", bytes([0]) + user + pw + bytes([1]) + r_feed(hello)
+          + r_verdict(0x03) + r_feed(initiate) + R_WRITE)
+    write(t, "raw-server-pipelined", bytes([0]) + user + pw + bytes([1])
+          + r_feed(hello + initiate + frame(b"early")) + r_verdict(0x00) + r_feed(b""))
+    write(t, "raw-server-bad-hello", bytes([0]) + user + pw + bytes([0])
+          + r_feed(cmd(b"HELLO", b"\x05ab")))
+    write(t, "raw-client", bytes([1]) + user + pw + bytes([1]) + r_feed(cmd(b"WELCOME"))
+          + r_feed(ready("ROUTER")) + r_send(b"x", b"yz") + r_feed(frame(b"hi"))
+          + R_WRITE)
+    write(t, "raw-client-refused", bytes([1]) + user + pw + bytes([1])
+          + r_feed(cmd(b"ERROR", b"\x03400")))
+    handshake = FLUSH + verdict_op(0x12) + FLUSH
+    traffic = (send_from(0, b"", b"req") + send_from(1, b"rep") + cmd_from(0, 2, b"c")
+               + cmd_from(1, 6, b"??????") + FLUSH)
+    write(t, "relay-allow", bytes([2]) + user + pw + bytes([0]) + handshake + traffic)
+    write(t, "relay-deny", bytes([2]) + user + pw + bytes([0]) + FLUSH + verdict_op(0x03)
+          + FLUSH)
+    write(t, "relay-pair-limit", bytes([0x32, 8, 2]) + user + pw + bytes([1])
+          + send_from(0, b"a" * 20) + send_from(1, b"b" * 40) + FLUSH)
+    write(t, "relay-tampered", bytes([2]) + user + pw + bytes([1])
+          + send_from(0, b"one") + send_from(0, b"two") + flip(0, 3, 0x20) + swap(0)
+          + FLUSH)
+    write(t, "relay-null-zap", bytes([3]) + user + pw + bytes([0]) + handshake + traffic)
+    write(t, "relay-null-zap-deny", bytes([3]) + user + pw + bytes([0]) + FLUSH
+          + verdict_op(0x05) + FLUSH)
+
+
+def curve_seeds():
+    t = "curve"
+    fake_hello = cmd(b"HELLO", b"\x01\x00" + b"\0" * 72 + b"\x11" * 32
+                     + struct.pack(">Q", 1) + b"\0" * 80)
+    fake_welcome = cmd(b"WELCOME", b"\x22" * 16 + b"\0" * 144)
+    write(t, "raw-server-hello", bytes([0, 1]) + r_feed(fake_hello) + R_WRITE)
+    write(t, "raw-server-error", bytes([0, 1]) + r_feed(cmd(b"ERROR", b"\x03400")))
+    write(t, "raw-client-welcome", bytes([1, 1]) + R_WRITE + r_feed(fake_welcome))
+    write(t, "raw-client-message", bytes([1, 1]) + r_feed(frame(b"\x07MESSAGE" + b"\0" * 30)))
+    traffic = (send_from(0, b"", b"req") + send_from(1, b"rep") + cmd_from(0, 2, b"c")
+               + cmd_from(0, 0, b"topic") + cmd_from(1, 6, b"??????") + FLUSH)
+    write(t, "relay-handshake", bytes([2, 0]) + FLUSH + verdict_op(0x02) + FLUSH + traffic)
+    write(t, "relay-stepwise", bytes([2, 0]) + deliver(0) + deliver(1) + deliver(0)
+          + deliver(1) + deliver(0) + verdict_op(0x00) + deliver(1) + traffic)
+    write(t, "relay-deny", bytes([2, 0]) + FLUSH + verdict_op(0x03) + FLUSH)
+    write(t, "relay-established", bytes([3, 1]) + traffic)
+    write(t, "relay-flip", bytes([2, 1]) + send_from(0, b"secret") + flip(0, 20, 0x01)
+          + send_from(0, b"next") + FLUSH)
+    write(t, "relay-flip-outer-flags", bytes([2, 1]) + send_from(0, b"a")
+          + send_from(0, b"b") + flip(0, 0, 0x01) + FLUSH)
+    write(t, "relay-replay", bytes([2, 1]) + send_from(1, b"once") + dup(1) + FLUSH)
+    write(t, "relay-reorder", bytes([2, 1]) + send_from(0, b"first") + send_from(0, b"second")
+          + swap(0) + FLUSH)
+    write(t, "relay-drop", bytes([2, 1]) + send_from(0, b"1", b"2") + send_from(0, b"3")
+          + drop(0) + FLUSH)
+    write(t, "relay-inject", bytes([2, 1]) + inject(1, frame(b"\x07MESSAGE" + b"\xff" * 30))
+          + FLUSH)
+    write(t, "relay-handshake-flip", bytes([2, 0]) + deliver(0) + deliver(1) + deliver(0)
+          + flip(1, 100, 0x80) + FLUSH)
+    write(t, "relay-limit", bytes([0x12, 4, 4, 1]) + send_from(0, b"x" * 60) + FLUSH)
+
+
 if __name__ == "__main__":
     frame_decoder()
     greeting_seeds()
     command_seeds()
     zmtp_connection()
     endpoint_seeds()
+    plain_seeds()
+    curve_seeds()

@@ -23,8 +23,8 @@
 //! until [`Connection::handle_auth`] brings the verdict (RFC 27: the
 //! server "SHALL NOT ... continue the handshake until it receives the
 //! reply"). A refusal goes to the peer as an ERROR whose reason is the
-//! three-digit status code, as libzmq sends it, and a client that gets
-//! such an ERROR reports [`ProtocolError::RefusedByPeer`].
+//! three-digit status code, as libzmq sends it, and a client (or a NULL
+//! peer) that gets such an ERROR reports [`ProtocolError::RefusedByPeer`].
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -80,10 +80,18 @@ impl Step {
         matches!(self, Step::NullAuth | Step::PlainAuth | Step::CurveAuth(..))
     }
 
-    fn is_client(&self) -> bool {
+    /// Whether an ERROR with a ZAP status code means the peer's
+    /// authenticator refused us: a PLAIN or CURVE client, or a NULL peer
+    /// (libzmq's `null_mechanism_t::process_error_command` reads the
+    /// status too, `mechanism_base_t::handle_error_reason`).
+    fn may_be_refused(&self) -> bool {
         matches!(
             self,
-            Step::PlainWelcome | Step::PlainReady | Step::CurveWelcome(_) | Step::CurveReady(_)
+            Step::NullReady
+                | Step::PlainWelcome
+                | Step::PlainReady
+                | Step::CurveWelcome(_)
+                | Step::CurveReady(_)
         )
     }
 }
@@ -179,7 +187,7 @@ impl Connection {
         };
         if name[..] == *command::ERROR {
             // "The peer SHALL treat an incoming ERROR command as fatal".
-            return Err(handshake_error(step.is_client(), &data));
+            return Err(handshake_error(step.may_be_refused(), &data));
         }
         let next = |step| State::Handshake {
             minor_version,
@@ -376,9 +384,9 @@ fn parse_plain_hello(data: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
     Ok(fields)
 }
 
-/// An ERROR during the handshake. A client refused by the server's
-/// authenticator gets the ZAP status code as reason (libzmq sends
-/// "300", "400" or "500").
+/// An ERROR during the handshake. A client (or NULL peer) refused by the
+/// other side's authenticator gets the ZAP status code as reason (libzmq
+/// sends "300", "400" or "500").
 fn handshake_error(client: bool, data: &[u8]) -> ProtocolError {
     let reason = match data.split_first() {
         Some((&len, rest)) => &rest[..usize::from(len).min(rest.len())],

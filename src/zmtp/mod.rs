@@ -38,6 +38,8 @@ mod subscription;
 mod transmit;
 
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
 
 pub use command::{Command, Properties};
