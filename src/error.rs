@@ -267,6 +267,14 @@ pub enum ProtocolError {
         /// The peer's previous nonce.
         last: u64,
     },
+    /// A CURVE MESSAGE whose short nonce skips some: messages were
+    /// removed on the way (every sender counts one per MESSAGE).
+    CurveNonceSkipped {
+        /// The nonce the peer sent.
+        nonce: u64,
+        /// The nonce that should have come.
+        expected: u64,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -322,6 +330,9 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::CurveKeyMismatch { what } => {
                 write!(f, "peer sent a CURVE {what} naming other keys")
+            }
+            ProtocolError::CurveNonceSkipped { nonce, expected } => {
+                write!(f, "peer sent CURVE nonce {nonce}, expected {expected}")
             }
             ProtocolError::CurveNonceNotIncreasing { nonce, last } => {
                 write!(

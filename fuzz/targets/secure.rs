@@ -25,11 +25,11 @@
 //!
 //! In relay mode, on top: every frame delivered was sent by the other
 //! side, in order, never twice (a subsequence: frames may be lost to
-//! dropped or corrupted units, never made up); under CURVE this holds
-//! whatever the man in the middle did (only the MORE and COMMAND flags
-//! of the outer, unauthenticated frame header can be added, as in
-//! libzmq); for an untouched direction, everything sent is delivered
-//! exactly, and a refusal reaches the client as `RefusedByPeer` (or as a
+//! dropped or corrupted units, never made up); under CURVE, whatever the
+//! man in the middle did, what is delivered is exactly what was sent, in
+//! order, with nothing left out and its flags unchanged (a gap in the
+//! nonces fails the connection; the outer header's flags are ignored);
+//! for an untouched direction, everything sent is delivered exactly, and a refusal reaches the client as `RefusedByPeer` (or as a
 //! `PeerError` for a status that is not a 3xx to 5xx).
 
 use std::collections::VecDeque;
@@ -754,34 +754,28 @@ impl Relay {
         more: bool,
         command: bool,
     ) -> Option<usize> {
-        let tampered = self.tampered[from];
-        if tampered && !is_curve(&self.peers[from].config.mechanism) {
+        let curve = is_curve(&self.peers[from].config.mechanism);
+        if self.tampered[from] && !curve {
             return None;
         }
+        // Under CURVE tampering can only end the stream, never change
+        // what comes out of it: the checks below hold either way.
         let found = (start..self.sent[from].len()).find(|&i| {
             let sent = &self.sent[from][i];
-            let flags = if tampered {
-                // The outer header's flags are not in the box (libzmq
-                // ORs them in): they can only be added.
-                (more || !sent.more) && (command || !sent.command)
-            } else {
-                sent.more == more && sent.command == command
-            };
+            let flags = sent.more == more && sent.command == command;
             !self.used[from][i] && sent.body == *body && flags
         });
         let Some(at) = found else {
             panic!("delivered a frame never sent: {body:?} more {more} command {command}");
         };
-        if !tampered {
-            // In order and complete: every reported frame before it was
-            // delivered already, but for the first frames of a message
-            // still being received when a command is.
-            let skipped = (0..at).find(|&i| {
-                let sent = &self.sent[from][i];
-                !self.used[from][i] && sent.reported && (sent.command || !command)
-            });
-            assert_eq!(skipped, None, "an untouched stream lost a frame");
-        }
+        // In order and complete: every reported frame before it was
+        // delivered already, but for the first frames of a message
+        // still being received when a command is.
+        let skipped = (0..at).find(|&i| {
+            let sent = &self.sent[from][i];
+            !self.used[from][i] && sent.reported && (sent.command || !command)
+        });
+        assert_eq!(skipped, None, "an untouched stream lost a frame");
         self.used[from][at] = true;
         Some(at)
     }

@@ -35,12 +35,15 @@
 //! sends READY with 1 and its messages from 2. Long nonces (WELCOME,
 //! cookie, vouch) are 16 random octets.
 //!
-//! The receive check is libzmq's (`curve_encoding_t::check_validity`):
-//! a MESSAGE is refused unless its nonce is strictly greater than the
-//! last nonce received from that peer, which starts as the nonce of the
-//! INITIATE (server side) or READY (client side). libzmq does not compare
-//! the HELLO and INITIATE nonces with each other, nor READY's with
-//! anything, and neither do we.
+//! The receive check is stricter than libzmq's
+//! (`curve_encoding_t::check_validity`, "strictly greater than the last"):
+//! a MESSAGE is refused unless its nonce is exactly one above the last
+//! nonce received from that peer, which starts as the nonce of the
+//! INITIATE (server side) or READY (client side). Every sender, libzmq
+//! included, counts one per MESSAGE, and a gap would mean frames were
+//! removed on the way, silently shortening a multipart message. libzmq
+//! does not compare the HELLO and INITIATE nonces with each other, nor
+//! READY's with anything, and neither do we.
 //!
 //! # MESSAGE frames
 //!
@@ -56,8 +59,12 @@
 //!
 //! On receive libzmq accepts any outer flags and then ORs the inner flags
 //! into them (`msg_t::set_flags` in `curve_encoding_t::decode`), so an
-//! outer MORE or COMMAND flag is kept. [`CurveCodec::decrypt`] does the
-//! same; the inner reserved bits 2-7 are ignored (libzmq masks them off).
+//! outer MORE or COMMAND flag is kept. [`CurveCodec::decrypt`] does not:
+//! the outer flags are not authenticated, and honouring them would let
+//! anyone on the path merge two messages or turn data into a command.
+//! Only the boxed flags count (libzmq never sets outer ones, so nothing
+//! it sends is affected); the inner reserved bits 2-7 are ignored
+//! (libzmq masks them off).
 //!
 //! # Sizes
 //!
@@ -744,11 +751,11 @@ impl CurveCodec {
 
     /// Given one received outer frame (its header and body), returns the
     /// inner (more, command, body). Refuses anything that is not a valid
-    /// MESSAGE with a strictly increasing nonce. The outer MORE and
-    /// COMMAND flags are ORed into the inner ones, as libzmq does.
+    /// MESSAGE whose nonce is the next one. Only the flags inside the box
+    /// count; the outer frame's are ignored.
     pub(crate) fn decrypt(
         &mut self,
-        header: &FrameHeader,
+        _outer: &FrameHeader,
         body: &[u8],
     ) -> Result<(bool, bool, Bytes), ProtocolError> {
         if body.get(..MESSAGE_NAME.len()) != Some(MESSAGE_NAME) {
@@ -766,6 +773,14 @@ impl CurveCodec {
                 last: self.last_peer_nonce,
             });
         }
+        // "This nonce SHALL be an incrementing integer": every sender
+        // (libzmq's too) counts one per MESSAGE, so a gap means frames
+        // were taken out on the way, which would silently shorten a
+        // multipart message. libzmq only checks "greater than".
+        let expected = self.last_peer_nonce.wrapping_add(1);
+        if nonce != expected {
+            return Err(ProtocolError::CurveNonceSkipped { nonce, expected });
+        }
         let boxed = body.get(MESSAGE_HEADER_LEN..).unwrap_or_default();
         let text = open(&self.session, &short_nonce(self.recv_prefix, nonce), boxed)
             .ok_or(bad_box("MESSAGE"))?;
@@ -775,11 +790,8 @@ impl CurveCodec {
             return Err(malformed("MESSAGE", "no flags octet"));
         };
         let data = text.split_off(1);
-        Ok((
-            header.more || flags & INNER_MORE != 0,
-            header.command || flags & INNER_COMMAND != 0,
-            data,
-        ))
+        // Only the flags inside the box count (see the module docs).
+        Ok((flags & INNER_MORE != 0, flags & INNER_COMMAND != 0, data))
     }
 }
 

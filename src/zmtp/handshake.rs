@@ -170,7 +170,8 @@ impl Connection {
         // starts 0x5E "RROR" (plain_common.hpp). Read that as ERROR, so a
         // refusal by libzmq is reported as one.
         if let Some(reason) = body.strip_prefix(LIBZMQ_PLAIN_ERROR) {
-            let client = matches!(&self.state, State::Handshake { step, .. } if step.is_client());
+            let client =
+                matches!(&self.state, State::Handshake { step, .. } if step.may_be_refused());
             return Err(handshake_error(client, reason));
         }
         let (name, data) = command::split(body)?;
