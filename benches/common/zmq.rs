@@ -69,6 +69,20 @@ impl Zmq {
         Ok(())
     }
 
+    /// Sets a binary socket option (a CURVE key, ...), `what` naming it
+    /// in the error.
+    #[allow(dead_code, reason = "not every benchmark uses it")]
+    pub fn set_bytes(&self, what: &str, option: i32, value: &[u8]) -> Res<()> {
+        // SAFETY: live socket; `value` is readable for `value.len()`
+        // bytes, and libzmq copies it.
+        let rc =
+            unsafe { ffi::zmq_setsockopt(self.sock, option, value.as_ptr().cast(), value.len()) };
+        if rc != 0 {
+            return Err(last(what));
+        }
+        Ok(())
+    }
+
     pub fn bind(&self, endpoint: &str) -> Res<()> {
         self.endpoint_call("zmq_bind", endpoint, ffi::zmq_bind)
     }
