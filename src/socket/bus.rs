@@ -346,8 +346,7 @@ impl Socket {
     /// Whether this BUS relays.
     pub fn bus_relay(&self) -> bool {
         self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .borrow()
             .options
             .bus_relay
     }

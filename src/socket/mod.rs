@@ -20,18 +20,21 @@ mod rep;
 mod req;
 mod router;
 mod security;
+mod split;
 mod subscribe;
 mod xpub;
 mod xsub;
 
+use std::cell::{RefCell, RefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use bus::{BusPeer, relay};
 pub use future::{RecvFuture, SendFuture};
 pub(crate) use mailbox::{Command, Mailbox, Peer, Watcher};
 pub use monitor::{Monitor, MonitorEvent};
+pub use split::{ReuniteError, SocketReceiver, SocketSender, SplitRecvFuture, SplitSendFuture};
 
 use crate::context::ContextInner;
 use crate::io::{IoCmd, IoHandle};
@@ -204,7 +207,7 @@ pub struct Socket {
     ctx: Arc<ContextInner>,
     io: IoHandle,
     shared: Arc<SocketShared>,
-    state: Mutex<State>,
+    state: RefCell<State>,
 }
 
 impl Socket {
@@ -232,7 +235,7 @@ impl Socket {
             ctx,
             io,
             shared,
-            state: Mutex::new(State {
+            state: RefCell::new(State {
                 options,
                 pattern,
                 last_endpoint: None,
@@ -245,11 +248,15 @@ impl Socket {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+    /// The socket's state, for one call. The socket is `!Sync`, so only
+    /// the thread that owns it gets here, and no method holds the state
+    /// while it calls another that takes it (nor while it sleeps): the
+    /// borrow cannot fail.
+    fn lock(&self) -> Result<RefMut<'_, State>> {
         if self.ctx.is_terminated() {
             return Err(Error::Terminated);
         }
-        Ok(self.state.lock().unwrap_or_else(|e| e.into_inner()))
+        Ok(self.state.borrow_mut())
     }
 
     /// The socket's type.
@@ -469,8 +476,7 @@ impl Socket {
     /// wildcard port or address resolved (`tcp://127.0.0.1:41234`).
     pub fn last_endpoint(&self) -> Option<String> {
         self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .borrow()
             .last_endpoint
             .clone()
     }
@@ -563,8 +569,6 @@ impl Socket {
                 let mut st = self.lock()?;
                 self.process_commands(&mut st);
                 if let Some(v) = attempt(&mut st)? {
-                    drop(st);
-                    self.shared.mailbox.pass_on();
                     return Ok(v);
                 }
                 let d = *deadline.get_or_insert_with(|| {
@@ -642,12 +646,10 @@ impl Socket {
         let mut guard = self.lock()?;
         self.process_commands(&mut guard);
         let st = &mut *guard;
-        let mut took = false;
         if st.prefetched.is_none() {
             // A type that cannot receive, or cannot now, is not readable.
             if let Ok(Some(msg)) = st.pattern.recv(&st.options) {
                 st.prefetched = Some(msg);
-                took = true;
             }
         }
         let readable = st.prefetched.is_some();
@@ -655,11 +657,6 @@ impl Socket {
         // received it as far as the application knows: it may not send.
         let lockstep = matches!(self.shared.socket_type, SocketType::Req | SocketType::Rep);
         let writable = !(lockstep && readable) && st.pattern.can_send(&st.options);
-        drop(guard);
-        if took {
-            // Another thread may sleep on the signal this consumed.
-            self.shared.mailbox.pass_on();
-        }
         Ok((readable, writable))
     }
 
@@ -673,11 +670,7 @@ impl Socket {
         self.process_commands(&mut st);
         let st = &mut *st;
         st.before_send(self.shared.socket_type)?;
-        let sent = st.pattern.send(msg, &st.options)?;
-        if sent.is_ok() {
-            self.shared.mailbox.pass_on();
-        }
-        Ok(sent)
+        st.pattern.send(msg, &st.options)
     }
 
     /// The socket's mailbox, for pollers and async tasks to watch.
@@ -750,8 +743,7 @@ impl Socket {
     /// per peer missed).
     pub fn dropped_messages(&self) -> u64 {
         self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .borrow()
             .pattern
             .dropped()
     }
@@ -794,7 +786,7 @@ impl Drop for Socket {
     fn drop(&mut self) {
         self.shared.mailbox.close();
         let (linger, pattern) = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = self.state.borrow_mut();
             let pattern = std::mem::replace(&mut st.pattern, Box::new(push::Push::default()));
             (st.options.linger, pattern)
         };

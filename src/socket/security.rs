@@ -38,8 +38,7 @@ impl Socket {
     /// The security mechanism and role set for new connections.
     pub fn mechanism(&self) -> Mechanism {
         self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .borrow()
             .options
             .mechanism
             .as_ref()
@@ -111,8 +110,7 @@ impl Socket {
     /// The ZAP domain.
     pub fn zap_domain(&self) -> Bytes {
         self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .borrow()
             .options
             .zap_domain
             .clone()
