@@ -109,21 +109,20 @@ fn test_sub_forward() {
     sub.subscribe("").unwrap();
     sub.connect(&xpub_ep).unwrap();
 
-    std::thread::scope(|s| {
-        let runner = s.spawn(|| proxy(&xsub, &xpub, Some(&capture)));
-        // The subscription crossed the proxy when the publisher has it.
-        publ.wait_for_subscribers(1, LONG).unwrap();
-        publ.send("foobar").unwrap();
-        assert_eq!(bytes(&sub.recv().unwrap()), b"foobar");
-        let mut seen = vec![
-            bytes(&capture_in.recv().unwrap()),
-            bytes(&capture_in.recv().unwrap()),
-        ];
-        seen.sort();
-        assert_eq!(seen, [b"\x01".to_vec(), b"foobar".to_vec()]);
-        ctx.shutdown();
-        assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
-    });
+    // The proxy's thread owns its three sockets.
+    let runner = std::thread::spawn(move || proxy(&xsub, &xpub, Some(&capture)));
+    // The subscription crossed the proxy when the publisher has it.
+    publ.wait_for_subscribers(1, LONG).unwrap();
+    publ.send("foobar").unwrap();
+    assert_eq!(bytes(&sub.recv().unwrap()), b"foobar");
+    let mut seen = vec![
+        bytes(&capture_in.recv().unwrap()),
+        bytes(&capture_in.recv().unwrap()),
+    ];
+    seen.sort();
+    assert_eq!(seen, [b"\x01".to_vec(), b"foobar".to_vec()]);
+    ctx.shutdown();
+    assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
 }
 
 #[test]
