@@ -55,7 +55,10 @@ fn concurrent_echo(endpoint: &str) {
     });
     let tx = sender.join().unwrap();
     let rx = receiver.join().unwrap();
-    eprintln!("{endpoint}: {N} messages echoed through a split DEALER in {:?}", start.elapsed());
+    eprintln!(
+        "{endpoint}: {N} messages echoed through a split DEALER in {:?}",
+        start.elapsed()
+    );
     // Back together, the socket still works.
     let dealer = Socket::reunite(tx, rx).unwrap();
     dealer.send("last").unwrap();
@@ -243,7 +246,10 @@ fn halves_keep_the_socket_timeouts() {
     // No peer: a DEALER's send waits.
     assert!(matches!(tx.send("x"), Err(Error::Timeout)));
     assert!(t.elapsed() >= Duration::from_millis(50));
-    assert!(matches!(tx.send(Vec::<bytes::Bytes>::new()), Err(Error::EmptyMessage)));
+    assert!(matches!(
+        tx.send(Vec::<bytes::Bytes>::new()),
+        Err(Error::EmptyMessage)
+    ));
     // Options through `with`, taking effect at the next call.
     tx.with(|s| s.set_recv_timeout(Some(Duration::ZERO)))
         .unwrap();

@@ -160,7 +160,10 @@ fn proxy_forwards_both_ways_past_receive_timeouts() {
         let request = worker.recv().unwrap();
         assert_eq!(bytes(&request), format!("ping {i}").as_bytes());
         worker.send(format!("pong {i}")).unwrap();
-        assert_eq!(bytes(&client.recv().unwrap()), format!("pong {i}").as_bytes());
+        assert_eq!(
+            bytes(&client.recv().unwrap()),
+            format!("pong {i}").as_bytes()
+        );
     }
     ctx.shutdown();
     assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
@@ -191,10 +194,16 @@ fn proxy_back_pressure_holds_back_one_direction_only() {
     // The other direction still flows.
     for i in 0..10 {
         downstream.send(format!("up {i}")).unwrap();
-        assert_eq!(bytes(&upstream.recv().unwrap()), format!("up {i}").as_bytes());
+        assert_eq!(
+            bytes(&upstream.recv().unwrap()),
+            format!("up {i}").as_bytes()
+        );
     }
     for i in 0..N {
-        assert_eq!(bytes(&downstream.recv().unwrap()), format!("down {i}").as_bytes());
+        assert_eq!(
+            bytes(&downstream.recv().unwrap()),
+            format!("down {i}").as_bytes()
+        );
     }
     ctx.shutdown();
     assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));

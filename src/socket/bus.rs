@@ -345,10 +345,7 @@ impl Socket {
 
     /// Whether this BUS relays.
     pub fn bus_relay(&self) -> bool {
-        self.state
-            .borrow()
-            .options
-            .bus_relay
+        self.state.borrow().options.bus_relay
     }
 }
 

@@ -37,12 +37,7 @@ impl Socket {
 
     /// The security mechanism and role set for new connections.
     pub fn mechanism(&self) -> Mechanism {
-        self.state
-            .borrow()
-            .options
-            .mechanism
-            .as_ref()
-            .clone()
+        self.state.borrow().options.mechanism.as_ref().clone()
     }
 
     /// Makes this socket a PLAIN server (libzmq's `ZMQ_PLAIN_SERVER`):
@@ -109,10 +104,6 @@ impl Socket {
 
     /// The ZAP domain.
     pub fn zap_domain(&self) -> Bytes {
-        self.state
-            .borrow()
-            .options
-            .zap_domain
-            .clone()
+        self.state.borrow().options.zap_domain.clone()
     }
 }
