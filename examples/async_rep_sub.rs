@@ -1,7 +1,13 @@
 //! An async service under tokio: one task answers REP requests while
-//! another consumes a SUB feed, both on the same runtime, with the
-//! library's own futures (`recv_async` / `send_async`; the library itself
-//! depends on no async runtime).
+//! another consumes a SUB feed, both on the same multi-threaded runtime,
+//! with the library's own futures (`recv_async` / `send_async`; the
+//! library itself depends on no async runtime).
+//!
+//! A `Socket` is `Send` but not `Sync`, so a future that borrows one is
+//! not `Send`; `tokio::spawn` wants `Send` tasks, so each socket given to
+//! a task is first split into its `Send + Sync` halves, whose futures are
+//! `Send`. (On a current-thread runtime or a `LocalSet`, the socket's own
+//! `recv_async`/`send_async` do as well.)
 //!
 //! ```text
 //! cargo run --example async_rep_sub
@@ -12,7 +18,6 @@
 //! peers: `cargo run --example async_rep_sub -- --rep 'tcp://*:5555'
 //! --sub tcp://localhost:5556` (then no local publisher or clients).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use brokerless::{Context, Message, SocketType};
@@ -33,9 +38,10 @@ async fn main() -> Result<(), brokerless::Error> {
     let demo = rep_ep.is_none();
     let ctx = Context::new();
 
-    let rep = Arc::new(ctx.socket(SocketType::Rep)?);
+    let rep = ctx.socket(SocketType::Rep)?;
     rep.bind(rep_ep.as_deref().unwrap_or("tcp://127.0.0.1:*"))?;
-    let sub = Arc::new(ctx.socket(SocketType::Sub)?);
+    let rep_endpoint = rep.last_endpoint().unwrap_or_default();
+    let sub = ctx.socket(SocketType::Sub)?;
     sub.subscribe("")?;
 
     // In the demo, a local publisher and three clients play the peers.
@@ -51,13 +57,13 @@ async fn main() -> Result<(), brokerless::Error> {
     };
 
     let server = {
-        let rep = rep.clone();
+        let (replies, requests) = rep.split();
         tokio::spawn(async move {
             let mut served = 0;
-            while let Ok(request) = rep.recv_async().await {
+            while let Ok(request) = requests.recv_async().await {
                 let reply =
                     Message::from(format!("echo: {}", String::from_utf8_lossy(&request[0])));
-                if rep.send_async(reply).await.is_err() {
+                if replies.send_async(reply).await.is_err() {
                     break;
                 }
                 served += 1;
@@ -69,10 +75,10 @@ async fn main() -> Result<(), brokerless::Error> {
         })
     };
     let feed = {
-        let sub = sub.clone();
+        let (_, feed) = sub.split();
         tokio::spawn(async move {
             let mut seen = 0;
-            while let Ok(m) = sub.recv_async().await {
+            while let Ok(m) = feed.recv_async().await {
                 println!("feed: {}", String::from_utf8_lossy(&m[0]));
                 seen += 1;
                 if demo && seen == 5 {
@@ -84,15 +90,17 @@ async fn main() -> Result<(), brokerless::Error> {
     };
 
     if let Some(publ) = publisher {
-        let endpoint = rep.last_endpoint().unwrap_or_default();
         let mut clients = Vec::new();
         for c in 0..3 {
             let req = ctx.socket(SocketType::Req)?;
-            req.connect(&endpoint)?;
+            req.connect(&rep_endpoint)?;
+            let (requests, replies) = req.split();
             clients.push(tokio::spawn(async move {
                 for i in 0..3 {
-                    req.send_async(format!("client {c} request {i}")).await?;
-                    let reply = req.recv_async().await?;
+                    requests
+                        .send_async(format!("client {c} request {i}"))
+                        .await?;
+                    let reply = replies.recv_async().await?;
                     println!("{}", String::from_utf8_lossy(&reply[0]));
                 }
                 Ok::<_, brokerless::Error>(())

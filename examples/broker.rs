@@ -7,16 +7,16 @@
 //! and each REP keeps that envelope so its reply comes back through the
 //! DEALER to the ROUTER, which routes it to the right client by its id.
 //!
-//! Without a poller, the broker runs one thread per direction; sockets
-//! can be shared between threads.
+//! The broker is one thread waiting on both sockets with a `Poller`, as
+//! libzmq's `zmq_proxy` does (`brokerless::proxy(&frontend, &backend,
+//! None)` is the same loop, with flow control); each socket has one owner.
 //!
 //! Run: `cargo run --example broker`
 
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use brokerless::{Context, Error, SocketType};
+use brokerless::{Context, Error, Interest, Poller, SocketType};
 
 const CLIENTS: usize = 4;
 const WORKERS: usize = 3;
@@ -24,27 +24,33 @@ const REQUESTS: usize = 25;
 
 fn main() -> Result<(), Error> {
     let ctx = Context::new();
-    let frontend = Arc::new(ctx.socket(SocketType::Router)?);
+    let frontend = ctx.socket(SocketType::Router)?;
     frontend.bind("tcp://127.0.0.1:*")?;
-    let backend = Arc::new(ctx.socket(SocketType::Dealer)?);
+    let backend = ctx.socket(SocketType::Dealer)?;
     backend.bind("tcp://127.0.0.1:*")?;
     let front_ep = frontend.last_endpoint().unwrap_or_default();
     let back_ep = backend.last_endpoint().unwrap_or_default();
     println!("broker: clients on {front_ep}, workers on {back_ep}");
 
-    // The broker: one thread per direction, until the context ends.
-    for (from, to) in [
-        (frontend.clone(), backend.clone()),
-        (backend.clone(), frontend.clone()),
-    ] {
-        thread::spawn(move || {
-            while let Ok(msg) = from.recv() {
-                if to.send(msg).is_err() {
-                    break;
+    // The broker: one thread owns both sockets and moves every message
+    // that arrives on one to the other, until the context ends.
+    thread::spawn(move || -> Result<(), Error> {
+        let mut poller = Poller::new()?;
+        let front = poller.add(&frontend, Interest::READABLE)?;
+        poller.add(&backend, Interest::READABLE)?;
+        loop {
+            for event in poller.wait(None)?.to_vec() {
+                let (from, to) = if event.token == front {
+                    (&frontend, &backend)
+                } else {
+                    (&backend, &frontend)
+                };
+                while let Ok(msg) = from.try_recv() {
+                    to.send(msg)?;
                 }
             }
-        });
-    }
+        }
+    });
 
     for id in 0..WORKERS {
         let ctx = ctx.clone();

@@ -54,7 +54,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use brokerless::{Context, Error, MonitorEvent, Socket, SocketType};
+use brokerless::{Context, Error, MonitorEvent, Socket, SocketReceiver, SocketSender, SocketType};
 
 const USAGE: &str = "\
 usage: chat --name NAME [--bind ENDPOINT]... [--peer ENDPOINT]... [--relay]
@@ -179,9 +179,12 @@ fn run(args: &Args) -> Result<(), String> {
 
     // Left to run until the process ends.
     std::thread::spawn(move || report_connections(&monitor));
+    // One thread prints what arrives while this one sends: the socket is
+    // split into halves that two threads may use at once.
+    let (outgoing, incoming) = bus.split();
     std::thread::scope(|s| {
-        s.spawn(|| print_incoming(&bus));
-        let result = send_stdin(&bus, &args.name);
+        s.spawn(|| print_incoming(&incoming));
+        let result = send_stdin(&outgoing, &args.name);
         // Flushes what is queued (up to the linger), and ends the
         // receiving thread's `recv` with `Error::Terminated`.
         ctx.shutdown();
@@ -190,7 +193,7 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 /// Sends every line of stdin as `name: line` until end of input.
-fn send_stdin(bus: &Socket, name: &str) -> Result<(), String> {
+fn send_stdin(bus: &SocketSender, name: &str) -> Result<(), String> {
     let stdin = std::io::stdin();
     // Bytes, not `lines()`: a line that is not UTF-8 is sent with
     // replacement characters rather than ending the chat.
@@ -200,7 +203,7 @@ fn send_stdin(bus: &Socket, name: &str) -> Result<(), String> {
         let line = line.trim_end();
         match line {
             "" => {}
-            "/peers" => list_peers(bus),
+            "/peers" => bus.with(list_peers),
             _ => bus
                 .send(format!("{name}: {line}"))
                 .map_err(|e| format!("send: {e}"))?,
@@ -228,7 +231,7 @@ fn list_peers(bus: &Socket) {
 }
 
 /// Prints every line received until the context ends.
-fn print_incoming(bus: &Socket) {
+fn print_incoming(bus: &SocketReceiver) {
     loop {
         match bus.recv() {
             Ok(msg) => {

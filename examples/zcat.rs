@@ -22,7 +22,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
-use brokerless::{Context, Error, Message, Socket, SocketType};
+use brokerless::{Context, Error, Message, Socket, SocketReceiver, SocketSender, SocketType};
 
 const USAGE: &str = "\
 usage: zcat --type TYPE [--bind ENDPOINT]... [--connect ENDPOINT]... [OPTIONS]
@@ -391,13 +391,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Run<Option<Args>> {
 
 fn run(args: &Args) -> Run {
     let ctx = Context::new();
-    let result = open(&ctx, args).and_then(|socket| {
-        let socket = Arc::new(socket);
-        match args.socket_type {
-            SocketType::Req => req(&socket, args),
-            SocketType::Rep => rep(&socket, args),
-            _ => both_ways(&socket, args),
-        }
+    let result = open(&ctx, args).and_then(|socket| match args.socket_type {
+        SocketType::Req => req(&socket, args),
+        SocketType::Rep => rep(&socket, args),
+        _ => both_ways(socket, args),
     });
     // Sends what is still queued (up to the linger), and ends any call
     // still blocked in another thread.
@@ -533,14 +530,18 @@ enum Done {
     Received(Run),
 }
 
-/// Every other type: input is sent while received messages are printed.
-fn both_ways(socket: &Arc<Socket>, args: &Args) -> Run {
+/// Every other type: input is sent while received messages are printed,
+/// by two threads using the two halves of the socket.
+fn both_ways(socket: Socket, args: &Args) -> Run {
     let t = args.socket_type;
+    let (sender, receiver) = socket.split();
+    // The receiving thread sends too, with --echo.
+    let sender = Arc::new(sender);
     let (done, finished) = mpsc::channel();
     let sending = sends(t) && !(args.echo && args.sends.is_empty());
     let receiving = receives(t);
     if sending {
-        let socket = socket.clone();
+        let socket = sender.clone();
         let done = done.clone();
         let mut input = Input::start(args);
         let wait = args.wait_subscribers;
@@ -551,12 +552,11 @@ fn both_ways(socket: &Arc<Socket>, args: &Args) -> Run {
         });
     }
     if receiving {
-        let socket = socket.clone();
+        let echo = args.echo.then(|| sender.clone());
         let mut out = Output::new(args);
-        let echo = args.echo;
         let done = done.clone();
         thread::spawn(move || {
-            let result = receive(&socket, &mut out, echo);
+            let result = receive(&receiver, &mut out, echo.as_deref());
             let _ = done.send(Done::Received(result));
         });
     }
@@ -585,7 +585,7 @@ fn both_ways(socket: &Arc<Socket>, args: &Args) -> Run {
 
 /// Sends every input message (after waiting for subscribers if asked).
 fn send_input(
-    socket: &Socket,
+    socket: &SocketSender,
     input: &mut Input,
     wait: Option<usize>,
     timeout: Option<Duration>,
@@ -610,7 +610,8 @@ fn send_input(
 
 /// Prints what arrives (and sends it back with --echo) until --count,
 /// --timeout or the end.
-fn receive(socket: &Socket, out: &mut Output, echo: bool) -> Run {
+/// With --echo, `echo` is the sending half of the same socket.
+fn receive(socket: &SocketReceiver, out: &mut Output, echo: Option<&SocketSender>) -> Run {
     loop {
         let msg = match socket.recv() {
             Ok(m) => m,
@@ -619,8 +620,8 @@ fn receive(socket: &Socket, out: &mut Output, echo: bool) -> Run {
             Err(e) => return Err(runtime(format!("receive: {e}"))),
         };
         out.print(&msg)?;
-        if echo {
-            socket
+        if let Some(sender) = echo {
+            sender
                 .send(msg)
                 .map_err(|e| runtime(format!("echo: {e}")))?;
         }
@@ -630,11 +631,15 @@ fn receive(socket: &Socket, out: &mut Output, echo: bool) -> Run {
     }
 }
 
-fn wait_for_subscribers(socket: &Socket, n: usize, timeout: Option<Duration>) -> Run {
+/// Waits in slices of 10 ms, so that the receiving half is not held up
+/// for longer (the wait holds the socket).
+fn wait_for_subscribers(socket: &SocketSender, n: usize, timeout: Option<Duration>) -> Run {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
-        match socket.wait_for_subscribers(n, timeout.unwrap_or(Duration::from_secs(3600))) {
+        let slice = Duration::from_millis(10);
+        match socket.with(|s| s.wait_for_subscribers(n, slice)) {
             Ok(()) => return Ok(()),
-            Err(Error::Timeout) if timeout.is_none() => {}
+            Err(Error::Timeout) if deadline.is_none_or(|d| std::time::Instant::now() < d) => {}
             Err(Error::Timeout) => {
                 return Err(runtime(format!(
                     "fewer than {n} subscribers within {} ms",

@@ -79,7 +79,10 @@ pub mod fuzzing {
 pub use poller::{Interest, PollEvent, Poller, ReadinessFd};
 pub use proxy::proxy;
 pub use security::{CurveKeyPair, CurvePublicKey, CurveSecretKey};
-pub use socket::{BusPeer, Monitor, MonitorEvent, RecvFuture, SendFuture, Socket, relay};
+pub use socket::{
+    BusPeer, Monitor, MonitorEvent, RecvFuture, ReuniteError, SendFuture, Socket, SocketReceiver,
+    SocketSender, SplitRecvFuture, SplitSendFuture, relay,
+};
 pub use socket_type::SocketType;
 pub use zmtp::{AuthReply, Mechanism};
 
@@ -91,14 +94,34 @@ pub struct ReadmeDoctests;
 #[cfg(test)]
 mod tests {
     fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
 
-    /// Sockets and contexts may be shared between threads.
+    /// Contexts and messages may be shared between threads; a socket may
+    /// be moved to another thread, and its split halves shared.
     #[test]
     fn public_handles_are_send_and_sync() {
         send_sync::<crate::Context>();
-        send_sync::<crate::Socket>();
+        send::<crate::Socket>();
+        send_sync::<crate::SocketSender>();
+        send_sync::<crate::SocketReceiver>();
+        send::<crate::SplitSendFuture<'static>>();
+        send::<crate::SplitRecvFuture<'static>>();
         send_sync::<crate::Message>();
         send_sync::<crate::Monitor>();
         send_sync::<crate::Error>();
+    }
+
+    /// A socket is not `Sync` (issue #8): this fails to compile if it
+    /// becomes so, because the call below then has two candidate impls.
+    #[test]
+    fn socket_is_not_sync() {
+        trait AmbiguousIfSync<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> AmbiguousIfSync<()> for T {}
+        #[allow(dead_code)]
+        struct IsSync;
+        impl<T: ?Sized + Sync> AmbiguousIfSync<IsSync> for T {}
+        <crate::Socket as AmbiguousIfSync<_>>::check();
     }
 }

@@ -1,7 +1,7 @@
 //! [`proxy`]: a built-in forwarder between two sockets, as libzmq's
 //! `zmq_proxy`.
 
-use crate::{Error, Result, Socket, SocketType};
+use crate::{Error, Interest, Message, Poller, Result, Socket, SocketType};
 
 fn can_recv(t: SocketType) -> bool {
     !matches!(t, SocketType::Push | SocketType::Pub | SocketType::Radio)
@@ -11,20 +11,52 @@ fn can_send(t: SocketType) -> bool {
     !matches!(t, SocketType::Pull | SocketType::Sub | SocketType::Dish)
 }
 
-/// Moves messages from one socket to the other until an error.
-fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Error {
-    loop {
-        let msg = match from.recv() {
-            Ok(m) => m,
-            Err(e) => return e,
-        };
-        if let Some(c) = capture
-            && let Err(e) = c.send(msg.clone())
-        {
-            return e;
+/// How many messages one direction moves before the other gets a turn.
+const BATCH: usize = 256;
+
+/// One direction of a proxy: `from` -> `to` (and `capture`).
+struct Direction<'s> {
+    from: &'s Socket,
+    to: &'s Socket,
+    /// The poller tokens of `from` and `to`.
+    tokens: (usize, usize),
+    /// A message received that `to` could not take yet.
+    pending: Option<Message>,
+}
+
+impl Direction<'_> {
+    /// Moves messages until `from` has none, `to` must wait (the message
+    /// is kept in `pending`), or [`BATCH`] went; returns whether the
+    /// batch ran out (more may be ready).
+    fn pump(&mut self, capture: Option<&Socket>) -> Result<bool> {
+        for _ in 0..BATCH {
+            let msg = match self.pending.take() {
+                Some(msg) => msg,
+                None => match self.from.try_recv() {
+                    Ok(msg) => {
+                        if let Some(c) = capture {
+                            c.send(msg.clone())?;
+                        }
+                        msg
+                    }
+                    Err(Error::WouldBlock) => return Ok(false),
+                    Err(e) => return Err(e),
+                },
+            };
+            if let Err(back) = self.to.send_now(msg)? {
+                self.pending = Some(back);
+                return Ok(false);
+            }
         }
-        if let Err(e) = to.send(msg) {
-            return e;
+        Ok(true)
+    }
+
+    /// What to wait for: room in `to` for the pending message, else a
+    /// message in `from`.
+    fn wants(&self) -> (usize, Interest) {
+        match self.pending {
+            Some(_) => (self.tokens.1, Interest::WRITABLE),
+            None => (self.tokens.0, Interest::READABLE),
         }
     }
 }
@@ -37,15 +69,16 @@ fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Error {
 /// if given.
 ///
 /// Runs until the context is shut down, then returns
-/// [`Error::Terminated`]; it returns another error at once if neither
-/// direction can forward anything. A direction that fails with another
-/// error stops; the call returns when both have stopped. Each direction
-/// runs on its own thread, so the sockets (which are `Sync`) are shared
-/// for the duration of the call.
+/// [`Error::Terminated`]; it returns [`Error::InvalidArgument`] at once
+/// if neither direction can forward anything, and any other error of a
+/// socket as soon as it happens (as libzmq's `zmq_proxy` returns -1).
 ///
-/// Leave the sockets' receive timeouts unset: a direction receives with
-/// `recv`, so a timeout (`Error::Timeout`) stops it, where libzmq's
-/// proxy, which polls, would carry on.
+/// As in libzmq, one thread does all the work: it waits on a
+/// [`Poller`] for a message in either source (or, while a destination is
+/// full, for room in it) and moves whole messages without blocking, so a
+/// full destination holds back only its own direction, and the sockets'
+/// receive and send timeouts play no part. Sends to `capture` block as
+/// its socket type says (a PUB or a PUSH with no HWM never waits).
 ///
 /// A pipeline stage: producers PUSH to the proxy's PULL over TCP, and
 /// the proxy PUSHes on to workers in this process, with a copy of every
@@ -91,18 +124,37 @@ pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> R
             "a proxy cannot forward between {f} and {b}"
         )));
     }
-    let error = std::thread::scope(|s| {
-        let upward = up.then(|| s.spawn(move || forward(backend, frontend, capture)));
-        let downward = if down {
-            forward(frontend, backend, capture)
-        } else {
-            Error::Terminated
-        };
-        match upward.map(|h| h.join()) {
-            Some(Ok(e)) if !matches!(e, Error::Terminated) => e,
-            Some(Err(_)) => Error::InvalidArgument("a proxy thread panicked".into()),
-            _ => downward,
+    let mut poller = Poller::new()?;
+    let front = poller.add(frontend, Interest::NONE)?;
+    let back = poller.add(backend, Interest::NONE)?;
+    let mut directions: Vec<Direction<'_>> = [
+        (down, frontend, backend, (front, back)),
+        (up, backend, frontend, (back, front)),
+    ]
+    .into_iter()
+    .filter(|d| d.0)
+    .map(|(_, from, to, tokens)| Direction {
+        from,
+        to,
+        tokens,
+        pending: None,
+    })
+    .collect();
+    loop {
+        let mut more = false;
+        for d in &mut directions {
+            more |= d.pump(capture)?;
         }
-    });
-    Err(error)
+        let mut interest = [Interest::NONE; 2];
+        for d in &directions {
+            let (token, i) = d.wants();
+            interest[token] = interest[token] | i;
+        }
+        poller.modify(front, interest[front])?;
+        poller.modify(back, interest[back])?;
+        // A direction whose batch ran out goes on after a look at the
+        // other; otherwise wait for news.
+        let timeout = more.then_some(std::time::Duration::ZERO);
+        poller.wait(timeout)?;
+    }
 }

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use crate::context::ContextInner;
 use crate::io::{IoCmd, IoHandle};
 use crate::zmtp::{AuthReply, AuthRequest, Properties};
-use crate::{Error, Message, Result, Socket, SocketType};
+use crate::{Error, Message, Result, Socket, SocketReceiver, SocketSender, SocketType};
 
 /// The endpoint every ZAP handler binds (RFC 27).
 pub(crate) const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
@@ -54,9 +54,11 @@ pub(crate) struct ReplyTo {
     pub generation: u64,
 }
 
-/// The context's ZAP client.
+/// The context's ZAP client. Its DEALER is split: I/O threads send
+/// through one half while the reply thread blocks on the other.
 pub(crate) struct ZapClient {
-    dealer: Socket,
+    sender: SocketSender,
+    receiver: SocketReceiver,
     pending: Mutex<HashMap<u64, ReplyTo>>,
     next_id: AtomicU64,
 }
@@ -73,8 +75,10 @@ impl ZapClient {
         dealer.set_recv_hwm(0)?;
         dealer.set_linger(Some(std::time::Duration::ZERO))?;
         dealer.connect(ZAP_ENDPOINT)?;
+        let (sender, receiver) = dealer.split();
         let client = Arc::new(ZapClient {
-            dealer,
+            sender,
+            receiver,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
         });
@@ -102,7 +106,7 @@ impl ZapClient {
         ];
         frames.extend(query.request.credentials);
         self.lock().insert(id, reply_to);
-        if let Err(e) = self.dealer.try_send(Message::from(frames)) {
+        if let Err(e) = self.sender.try_send(Message::from(frames)) {
             self.lock().remove(&id);
             return Err(e);
         }
@@ -116,7 +120,7 @@ impl ZapClient {
     /// The reply thread: until the context goes.
     fn read_replies(self: Arc<ZapClient>) {
         loop {
-            match self.dealer.recv() {
+            match self.receiver.recv() {
                 Ok(msg) => self.on_reply(&msg),
                 Err(Error::Terminated) => break,
                 Err(e) => {

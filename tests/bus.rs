@@ -316,33 +316,27 @@ fn a_stalled_node_misses_exactly_what_its_inproc_queues_cannot_hold() {
     let stalled = node(&ctx, "stalled");
     stalled.set_recv_hwm(STALLED_RECV_HWM).unwrap();
     // One link per pair: i connects to every j > i.
-    let all: Vec<&Socket> = live.iter().chain([&stalled]).collect();
-    let eps: Vec<String> = all.iter().map(|s| bind_on(s, Transport::Inproc)).collect();
-    for (i, s) in all.iter().enumerate() {
-        for ep in &eps[i + 1..] {
-            s.connect(ep).unwrap();
+    {
+        let all: Vec<&Socket> = live.iter().chain([&stalled]).collect();
+        let eps: Vec<String> = all.iter().map(|s| bind_on(s, Transport::Inproc)).collect();
+        for (i, s) in all.iter().enumerate() {
+            for ep in &eps[i + 1..] {
+                s.connect(ep).unwrap();
+            }
         }
     }
 
     let start = Instant::now();
-    let received: Vec<BTreeMap<usize, Vec<usize>>> = std::thread::scope(|sc| {
-        let threads: Vec<_> = live
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                sc.spawn(move || {
-                    for k in 0..N {
-                        // Never held up by the stalled node: not even once
-                        // would this send have to wait.
-                        s.try_send(body(i, k)).unwrap();
-                    }
-                    recv_from(s, 2 * N)
-                })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    let (live, received) = on_own_threads(live, |i, s| {
+        for k in 0..N {
+            // Never held up by the stalled node: not even once
+            // would this send have to wait.
+            s.try_send(body(i, k)).unwrap();
+        }
+        recv_from(s, 2 * N)
     });
     let took = start.elapsed();
+    let all: Vec<&Socket> = live.iter().chain([&stalled]).collect();
     for (i, got) in received.iter().enumerate() {
         let others = (0..3).filter(|k| *k != i);
         assert_eq!(*got, expected(others, 0..N), "live node {i}");
@@ -394,9 +388,11 @@ fn a_stalled_tcp_node_receives_every_message_not_counted_as_dropped() {
             s
         })
         .collect();
-    let all: Vec<&Socket> = live.iter().chain([&stalled]).collect();
-    let monitors: Vec<_> = all.iter().map(|s| s.monitor().unwrap()).collect();
-    let eps: Vec<String> = all.iter().map(|s| bind_on(s, Transport::Tcp)).collect();
+    let (monitors, eps): (Vec<_>, Vec<String>) = live
+        .iter()
+        .chain([&stalled])
+        .map(|s| (s.monitor().unwrap(), bind_on(s, Transport::Tcp)))
+        .unzip();
     for (i, s) in live.iter().enumerate() {
         for ep in &eps[i + 1..3] {
             s.connect(ep).unwrap();
@@ -410,33 +406,23 @@ fn a_stalled_tcp_node_receives_every_message_not_counted_as_dropped() {
     }
 
     let payload = Bytes::from(vec![0x5a_u8; SIZE]);
-    let received: Vec<BTreeMap<usize, Vec<usize>>> = std::thread::scope(|sc| {
-        let threads: Vec<_> = live
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let payload = payload.clone();
-                sc.spawn(move || {
-                    // In rounds (send one, receive two), so that the I/O
-                    // threads keep up and what fills the stalled node's
-                    // connections is its not reading, not our pace.
-                    let mut got: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-                    for k in 0..N {
-                        let m = Message::from(vec![Bytes::from(body(i, k)), payload.clone()]);
-                        s.try_send(m).unwrap();
-                        for _ in 0..2 {
-                            let m = s.recv().unwrap();
-                            assert_eq!(m.len(), 2);
-                            assert_eq!(m[1].len(), SIZE);
-                            let (k, j) = sender_seq(&m[0]);
-                            got.entry(k).or_default().push(j);
-                        }
-                    }
-                    got
-                })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    let (live, received) = on_own_threads(live, |i, s| {
+        // In rounds (send one, receive two), so that the I/O
+        // threads keep up and what fills the stalled node's
+        // connections is its not reading, not our pace.
+        let mut got: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for k in 0..N {
+            let m = Message::from(vec![Bytes::from(body(i, k)), payload.clone()]);
+            s.try_send(m).unwrap();
+            for _ in 0..2 {
+                let m = s.recv().unwrap();
+                assert_eq!(m.len(), 2);
+                assert_eq!(m[1].len(), SIZE);
+                let (k, j) = sender_seq(&m[0]);
+                got.entry(k).or_default().push(j);
+            }
+        }
+        got
     });
     for (i, got) in received.iter().enumerate() {
         let others = (0..3).filter(|k| *k != i);
@@ -472,6 +458,7 @@ fn a_stalled_tcp_node_receives_every_message_not_counted_as_dropped() {
         let (k, j) = sender_seq(&m[0]);
         got.entry(k).or_default().push(j);
     }
+    let all: Vec<&Socket> = live.iter().chain([&stalled]).collect();
     assert_quiet(&all);
     for (i, d) in dropped.iter().enumerate() {
         let seqs = got.get(&i).cloned().unwrap_or_default();
@@ -630,27 +617,36 @@ fn relay_only_nodes_carry_a_tcp_line_end_to_end() {
     for (i, m) in monitors.iter().enumerate() {
         handshakes(m, if i == 0 || i == 4 { 1 } else { 2 });
     }
-    let (a, e, relays) = (&nodes[0], &nodes[4], &nodes[1..4]);
-    std::thread::scope(|sc| {
-        let threads: Vec<_> = relays
-            .iter()
-            .map(|r| sc.spawn(move || brokerless::relay(r)))
-            .collect();
-        send_round_robin(&[(0, a), (4, e)], 0..M);
-        assert_eq!(recv_from(a, M), expected([4], 0..M));
-        assert_eq!(recv_from(e, M), expected([0], 0..M));
-        assert_quiet(&[a, e]);
-        for r in relays {
-            assert!(r.bus_relay());
-            assert_eq!(r.bus_peers().unwrap().len(), 2);
-            assert_eq!(r.dropped_messages(), 0);
-        }
-        // The relays return when the context ends.
-        ctx.shutdown();
-        for t in threads {
-            t.join().unwrap().unwrap();
-        }
-    });
+    let mut nodes = nodes.into_iter();
+    let a = nodes.next().unwrap();
+    let relays: Vec<Socket> = nodes.by_ref().take(3).collect();
+    let e = nodes.next().unwrap();
+    for r in &relays {
+        assert_eq!(r.bus_peers().unwrap().len(), 2);
+    }
+    // Each relay is owned by its thread until the context ends; then the
+    // thread hands it back for inspection.
+    let threads: Vec<_> = relays
+        .into_iter()
+        .map(|r| {
+            std::thread::spawn(move || {
+                let result = brokerless::relay(&r);
+                (r, result)
+            })
+        })
+        .collect();
+    send_round_robin(&[(0, &a), (4, &e)], 0..M);
+    assert_eq!(recv_from(&a, M), expected([4], 0..M));
+    assert_eq!(recv_from(&e, M), expected([0], 0..M));
+    assert_quiet(&[&a, &e]);
+    // The relays return when the context ends.
+    ctx.shutdown();
+    for t in threads {
+        let (r, result) = t.join().unwrap();
+        result.unwrap();
+        assert!(r.bus_relay());
+        assert_eq!(r.dropped_messages(), 0);
+    }
 }
 
 /// A TCP forwarder for one connection, counting the bytes it carries both
@@ -730,22 +726,13 @@ fn a_tcp_ring_of_relays_delivers_once_and_does_not_loop() {
     let traffic = || -> u64 { counters.iter().map(|c| c.load(Ordering::SeqCst)).sum() };
     let before = traffic();
 
-    let received: Vec<BTreeMap<usize, Vec<usize>>> = std::thread::scope(|sc| {
-        let threads: Vec<_> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                sc.spawn(move || {
-                    for k in 0..M {
-                        s.send(format!("{i}:{k:03}")).unwrap();
-                    }
-                    // Relaying happens inside recv, so every node keeps
-                    // receiving until it has all.
-                    recv_from(s, (N - 1) * M)
-                })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    let (nodes, received) = on_own_threads(nodes, |i, s| {
+        for k in 0..M {
+            s.send(format!("{i}:{k:03}")).unwrap();
+        }
+        // Relaying happens inside recv, so every node keeps
+        // receiving until it has all.
+        recv_from(s, (N - 1) * M)
     });
     for (i, got) in received.into_iter().enumerate() {
         // Two paths lead to each node, so only per-path order holds.

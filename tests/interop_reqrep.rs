@@ -518,13 +518,14 @@ fn our_req_clients_and_dealer_workers_on_a_libzmq_broker() {
             dealer
         })
         .collect();
-    let workers = std::sync::Arc::new(workers);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let worker_threads: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let (workers, done) = (workers.clone(), done.clone());
+    // Each worker's thread owns its DEALER.
+    let worker_threads: Vec<_> = workers
+        .into_iter()
+        .enumerate()
+        .map(|(w, dealer)| {
+            let done = done.clone();
             std::thread::spawn(move || {
-                let dealer = &workers[w];
                 dealer
                     .set_recv_timeout(Some(Duration::from_millis(200)))
                     .unwrap();

@@ -477,12 +477,14 @@ fn monitor_reports_the_life_of_connections_in_order() {
 
 #[test]
 fn every_blocked_receiver_is_woken_when_messages_wait() {
-    // Two threads block in recv (no timeout) on one socket; two messages
-    // arrive together (one wake-up edge). Each thread takes one message
-    // and stops: the second must not sleep through the second message.
+    // Two threads block in recv (no timeout) on one socket's receiving
+    // half (a socket is not Sync; its halves are); two messages arrive
+    // together (one wake-up edge). Each thread takes one message and
+    // stops: the second must not sleep through the second message.
     let ctx = Context::new();
     let (pull, ep) = pull_bound(&ctx, "tcp://127.0.0.1:*");
     pull.set_recv_timeout(None).unwrap();
+    let (_sender, pull) = pull.split();
     let pull = std::sync::Arc::new(pull);
     let push = push_to(&ctx, &ep);
     for round in 0..20 {

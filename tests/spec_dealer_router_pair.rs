@@ -162,19 +162,19 @@ fn test_spec_dealer_blocked_send_resumes() {
     let dealer = sock(&ctx, SocketType::Dealer);
     dealer.set_send_hwm(10).unwrap();
     dealer.connect(&ep).unwrap();
-    std::thread::scope(|s| {
-        let sender = s.spawn(|| {
-            for i in 0..500 {
-                dealer.send(i.to_string()).unwrap();
-            }
-        });
-        let peer = sock(&ctx, SocketType::Dealer);
-        peer.bind(&ep).unwrap();
+    // The sending thread owns the DEALER, and hands it back at the end.
+    let sender = std::thread::spawn(move || {
         for i in 0..500 {
-            assert_eq!(frames(&peer.recv().unwrap()), fr(&[&i.to_string()]));
+            dealer.send(i.to_string()).unwrap();
         }
-        sender.join().unwrap();
+        dealer
     });
+    let peer = sock(&ctx, SocketType::Dealer);
+    peer.bind(&ep).unwrap();
+    for i in 0..500 {
+        assert_eq!(frames(&peer.recv().unwrap()), fr(&[&i.to_string()]));
+    }
+    drop(sender.join().unwrap());
 }
 
 // ---------------------------------------------------------------------------
@@ -527,20 +527,18 @@ fn test_spec_router_full_peer_drops_without_mandatory() {
     // A marker that must arrive: sent with mandatory on, which waits for
     // room while the dealer reads.
     router.set_router_mandatory(true).unwrap();
-    let got = std::thread::scope(|s| {
-        let reader = s.spawn(|| {
-            let mut got = Vec::new();
-            loop {
-                let m = dealer.recv().unwrap();
-                if &m[0] == b"end" {
-                    return got;
-                }
-                got.push(text(&m[0]).parse::<usize>().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        loop {
+            let m = dealer.recv().unwrap();
+            if &m[0] == b"end" {
+                return (dealer, got);
             }
-        });
-        router.send(msg(&["X", "end"])).unwrap();
-        reader.join().unwrap()
+            got.push(text(&m[0]).parse::<usize>().unwrap());
+        }
     });
+    router.send(msg(&["X", "end"])).unwrap();
+    let (_dealer, got) = reader.join().unwrap();
     assert!(got.len() < N, "nothing was dropped: {}", got.len());
     assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
 }
@@ -564,16 +562,19 @@ fn test_spec_router_refuses_duplicate_routing_id() {
     second.connect(&ep).unwrap();
     second.send("second").unwrap();
 
-    std::thread::scope(|s| {
-        // The ROUTER takes the new connection while it waits here.
-        let receiver = s.spawn(|| router.recv().unwrap());
-        handshake(&second_monitor);
-        wait_for(&second_monitor, |e| {
-            matches!(e, MonitorEvent::Disconnected { .. })
-        });
-        first.send("first 2").unwrap();
-        assert_eq!(frames(&receiver.join().unwrap()), fr(&["X", "first 2"]));
+    // The ROUTER takes the new connection while it waits in this thread
+    // (which owns it until then).
+    let receiver = std::thread::spawn(move || {
+        let m = router.recv().unwrap();
+        (router, m)
     });
+    handshake(&second_monitor);
+    wait_for(&second_monitor, |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    });
+    first.send("first 2").unwrap();
+    let (router, m) = receiver.join().unwrap();
+    assert_eq!(frames(&m), fr(&["X", "first 2"]));
     router.send(msg(&["X", "to x"])).unwrap();
     assert_eq!(frames(&first.recv().unwrap()), fr(&["to x"]));
     assert!(matches!(second.try_recv(), Err(Error::WouldBlock)));
@@ -600,17 +601,17 @@ fn test_pair_tcp_regular() {
     let sc = connected(&ctx, SocketType::Pair, &ep);
     bounce(&sb, &sc);
     // And many messages both ways at once.
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..1000 {
-                sc.send(i.to_string()).unwrap();
-            }
-        });
+    let sender = std::thread::spawn(move || {
         for i in 0..1000 {
-            sb.send(i.to_string()).unwrap();
-            assert_eq!(frames(&sb.recv().unwrap()), fr(&[&i.to_string()]));
+            sc.send(i.to_string()).unwrap();
         }
+        sc
     });
+    for i in 0..1000 {
+        sb.send(i.to_string()).unwrap();
+        assert_eq!(frames(&sb.recv().unwrap()), fr(&[&i.to_string()]));
+    }
+    let sc = sender.join().unwrap();
     for i in 0..1000 {
         assert_eq!(frames(&sc.recv().unwrap()), fr(&[&i.to_string()]));
     }
@@ -669,17 +670,19 @@ fn test_spec_pair_refuses_second_peer() {
     second.connect(&ep).unwrap();
     second.send("from the second").unwrap();
 
-    std::thread::scope(|s| {
-        // The bound PAIR takes (and refuses) the new connection while it
-        // waits here.
-        let receiver = s.spawn(|| sb.recv().unwrap());
-        handshake(&second_monitor);
-        wait_for(&second_monitor, |e| {
-            matches!(e, MonitorEvent::Disconnected { .. })
-        });
-        first.send("from the first").unwrap();
-        assert_eq!(frames(&receiver.join().unwrap()), fr(&["from the first"]));
+    // The bound PAIR takes (and refuses) the new connection while it
+    // waits in this thread (which owns it until then).
+    let receiver = std::thread::spawn(move || {
+        let m = sb.recv().unwrap();
+        (sb, m)
     });
+    handshake(&second_monitor);
+    wait_for(&second_monitor, |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    });
+    first.send("from the first").unwrap();
+    let (sb, m) = receiver.join().unwrap();
+    assert_eq!(frames(&m), fr(&["from the first"]));
     sb.send("to the first").unwrap();
     assert_eq!(frames(&first.recv().unwrap()), fr(&["to the first"]));
     assert!(matches!(second.try_recv(), Err(Error::WouldBlock)));

@@ -103,7 +103,7 @@ fn settled_timer_kind(addr: std::net::SocketAddr) -> u32 {
 }
 
 /// The `tr` column of /proc/net/tcp for the socket whose local address is
-/// `addr` (0: no timer, 1: retransmit, 2: keepalive).
+/// `addr` (0: no timer, 1: retransmit, 2: keepalive), if established.
 fn tcp_timer_kind(addr: std::net::SocketAddr) -> Option<u32> {
     let std::net::SocketAddr::V4(a) = addr else {
         panic!("IPv4 expected");
@@ -114,8 +114,11 @@ fn tcp_timer_kind(addr: std::net::SocketAddr) -> Option<u32> {
         a.port()
     );
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    // Only the established connection (state 01): an earlier connection
+    // from the same port may linger in TIME_WAIT (timer kind 3).
     table.lines().skip(1).find_map(|line| {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols[1] == local).then(|| cols[5].split(':').next().unwrap().parse().unwrap())
+        (cols[1] == local && cols[3] == "01")
+            .then(|| cols[5].split(':').next().unwrap().parse().unwrap())
     })
 }

@@ -375,13 +375,16 @@ fn push_hwm_blocks_and_times_out(t: &Transport) {
 
     // A blocked send completes once the PULL drains the queues.
     push.set_send_timeout(LONG).unwrap();
-    std::thread::scope(|s| {
-        let blocked = s.spawn(|| push.send(numbered(sent)));
-        for i in 0..=sent {
-            assert_eq!(first(&pull.recv().unwrap()), i.to_string());
-        }
-        blocked.join().unwrap().unwrap();
+    let last = numbered(sent);
+    let blocked = std::thread::spawn(move || {
+        let sent = push.send(last);
+        (push, sent)
     });
+    for i in 0..=sent {
+        assert_eq!(first(&pull.recv().unwrap()), i.to_string());
+    }
+    let (_push, result) = blocked.join().unwrap();
+    result.unwrap();
     assert!(nothing_waiting(&pull));
 }
 
@@ -641,17 +644,17 @@ fn pair_exchange(t: &Transport) {
     assert_eq!(frames(&server.recv().unwrap()), fr(&[content, content]));
     server.send(msg(&[content, "", content])).unwrap();
     assert_eq!(frames(&client.recv().unwrap()), fr(&[content, "", content]));
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..500 {
-                client.send(i.to_string()).unwrap();
-            }
-        });
+    let sender = std::thread::spawn(move || {
         for i in 0..500 {
-            server.send(i.to_string()).unwrap();
-            assert_eq!(first(&server.recv().unwrap()), i.to_string());
+            client.send(i.to_string()).unwrap();
         }
+        client
     });
+    for i in 0..500 {
+        server.send(i.to_string()).unwrap();
+        assert_eq!(first(&server.recv().unwrap()), i.to_string());
+    }
+    let client = sender.join().unwrap();
     for i in 0..500 {
         assert_eq!(first(&client.recv().unwrap()), i.to_string());
     }

@@ -109,21 +109,20 @@ fn test_sub_forward() {
     sub.subscribe("").unwrap();
     sub.connect(&xpub_ep).unwrap();
 
-    std::thread::scope(|s| {
-        let runner = s.spawn(|| proxy(&xsub, &xpub, Some(&capture)));
-        // The subscription crossed the proxy when the publisher has it.
-        publ.wait_for_subscribers(1, LONG).unwrap();
-        publ.send("foobar").unwrap();
-        assert_eq!(bytes(&sub.recv().unwrap()), b"foobar");
-        let mut seen = vec![
-            bytes(&capture_in.recv().unwrap()),
-            bytes(&capture_in.recv().unwrap()),
-        ];
-        seen.sort();
-        assert_eq!(seen, [b"\x01".to_vec(), b"foobar".to_vec()]);
-        ctx.shutdown();
-        assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
-    });
+    // The proxy's thread owns its three sockets.
+    let runner = std::thread::spawn(move || proxy(&xsub, &xpub, Some(&capture)));
+    // The subscription crossed the proxy when the publisher has it.
+    publ.wait_for_subscribers(1, LONG).unwrap();
+    publ.send("foobar").unwrap();
+    assert_eq!(bytes(&sub.recv().unwrap()), b"foobar");
+    let mut seen = vec![
+        bytes(&capture_in.recv().unwrap()),
+        bytes(&capture_in.recv().unwrap()),
+    ];
+    seen.sort();
+    assert_eq!(seen, [b"\x01".to_vec(), b"foobar".to_vec()]);
+    ctx.shutdown();
+    assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
 }
 
 #[test]
@@ -135,6 +134,79 @@ fn proxy_refuses_sockets_that_cannot_forward() {
         proxy(&a, &b, None),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// One thread forwards both ways (ROUTER <-> DEALER, a request-reply
+/// broker) and receive timeouts on its sockets do not stop it, as they
+/// stopped the two-thread proxy of old: it waits on a poller instead.
+#[test]
+fn proxy_forwards_both_ways_past_receive_timeouts() {
+    let ctx = Context::new();
+    let (frontend, front_ep) = bound(&ctx, SocketType::Router);
+    let (backend, back_ep) = bound(&ctx, SocketType::Dealer);
+    for s in [&frontend, &backend] {
+        s.set_recv_timeout(Some(Duration::from_millis(1))).unwrap();
+        s.set_send_timeout(Some(Duration::from_millis(1))).unwrap();
+    }
+    let runner = std::thread::spawn(move || proxy(&frontend, &backend, None));
+    let worker = socket(&ctx, SocketType::Rep);
+    worker.connect(&back_ep).unwrap();
+    let client = socket(&ctx, SocketType::Req);
+    client.connect(&front_ep).unwrap();
+    for i in 0..20 {
+        // Longer than the timeouts, between requests.
+        std::thread::sleep(Duration::from_millis(5));
+        client.send(format!("ping {i}")).unwrap();
+        let request = worker.recv().unwrap();
+        assert_eq!(bytes(&request), format!("ping {i}").as_bytes());
+        worker.send(format!("pong {i}")).unwrap();
+        assert_eq!(
+            bytes(&client.recv().unwrap()),
+            format!("pong {i}").as_bytes()
+        );
+    }
+    ctx.shutdown();
+    assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
+}
+
+/// A full destination holds back only its own direction: a PAIR <-> PAIR
+/// proxy whose downstream peer does not read still carries messages
+/// upstream, and loses nothing downstream once the peer reads.
+#[test]
+fn proxy_back_pressure_holds_back_one_direction_only() {
+    const N: usize = 200;
+    let ctx = Context::new();
+    let front = socket(&ctx, SocketType::Pair);
+    front.bind("inproc://proxy-front").unwrap();
+    let back = socket(&ctx, SocketType::Pair);
+    back.set_send_hwm(2).unwrap();
+    back.bind("inproc://proxy-back").unwrap();
+    let upstream = socket(&ctx, SocketType::Pair);
+    upstream.connect("inproc://proxy-front").unwrap();
+    let downstream = socket(&ctx, SocketType::Pair);
+    downstream.set_recv_hwm(2).unwrap();
+    downstream.connect("inproc://proxy-back").unwrap();
+    let runner = std::thread::spawn(move || proxy(&front, &back, None));
+    // Far more than the queues hold: the proxy must stop taking them.
+    for i in 0..N {
+        upstream.send(format!("down {i}")).unwrap();
+    }
+    // The other direction still flows.
+    for i in 0..10 {
+        downstream.send(format!("up {i}")).unwrap();
+        assert_eq!(
+            bytes(&upstream.recv().unwrap()),
+            format!("up {i}").as_bytes()
+        );
+    }
+    for i in 0..N {
+        assert_eq!(
+            bytes(&downstream.recv().unwrap()),
+            format!("down {i}").as_bytes()
+        );
+    }
+    ctx.shutdown();
+    assert!(matches!(runner.join().unwrap(), Err(Error::Terminated)));
 }
 
 #[test]

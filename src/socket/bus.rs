@@ -345,11 +345,7 @@ impl Socket {
 
     /// Whether this BUS relays.
     pub fn bus_relay(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .options
-            .bus_relay
+        self.state.borrow().options.bus_relay
     }
 }
 

@@ -8,6 +8,14 @@
 //! entirely or not at all. The sockets' timeouts do not apply (use the
 //! executor's timers); [`Error::Terminated`](crate::Error::Terminated)
 //! ends both after context shutdown.
+//!
+//! These futures borrow the socket, which is not `Sync`, so they are not
+//! `Send`: await them on the task that owns the socket (a current-thread
+//! runtime, a `LocalSet`, `block_on`, or a multi-threaded runtime's
+//! `block_on`). To `tokio::spawn` a task using a socket, give it a half of
+//! [`Socket::split`], whose futures
+//! ([`SplitRecvFuture`](crate::SplitRecvFuture),
+//! [`SplitSendFuture`](crate::SplitSendFuture)) are `Send`.
 
 use std::future::Future;
 use std::pin::Pin;

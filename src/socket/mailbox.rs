@@ -6,8 +6,16 @@
 //! deciding to sleep is never missed. The condition variable is notified
 //! only when someone is actually waiting (no syscall on the busy path),
 //! and `pending` lets the socket skip the lock when nothing was posted.
+//!
+//! At most one thread waits here: the socket is `!Sync`, so only the
+//! thread that owns it can block in its `send`/`recv`, and a signal it
+//! consumes was meant for it alone. Everyone else who must hear of posts
+//! (pollers, readiness handles, the split halves of
+//! [`Socket::split`](super::Socket::split), async tasks) registers as a
+//! watcher or a task waker, and is told of every post independently of
+//! `signaled`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -91,9 +99,6 @@ pub(crate) struct Mailbox {
     /// Whether `watchers` holds anything (one load on the busy path).
     watched: AtomicBool,
     watchers: Mutex<Watchers>,
-    /// Threads inside `wait`, spinning or sleeping, so `pass_on` costs no
-    /// lock when nobody waits.
-    sleepers: AtomicUsize,
 }
 
 impl Mailbox {
@@ -109,7 +114,6 @@ impl Mailbox {
             pending: AtomicBool::new(false),
             watched: AtomicBool::new(false),
             watchers: Mutex::new(Watchers::default()),
-            sleepers: AtomicUsize::new(0),
         }
     }
 
@@ -126,15 +130,6 @@ impl Mailbox {
         }
         inner.commands.push(cmd);
         self.signal_locked(inner);
-    }
-
-    /// After a call succeeded, wakes any other thread waiting on this
-    /// socket: the signal that woke this one may have been meant for more
-    /// than one message (pipes signal only their empty -> non-empty edge).
-    pub(crate) fn pass_on(&self) {
-        if self.sleepers.load(Ordering::Acquire) > 0 {
-            self.interrupt();
-        }
     }
 
     /// Wakes every waiter without a command (context termination).
@@ -224,16 +219,11 @@ impl Mailbox {
     /// comes that soon then costs no wake-up. Returning early is always
     /// safe, as the caller re-checks its condition and waits again.
     pub(crate) fn wait(&self, deadline: Option<Instant>, spin: Duration) -> bool {
-        // A spinning thread counts as asleep for `pass_on`: it must be
-        // told of what another thread left for it, or it would go on to
-        // sleep through it.
-        self.sleepers.fetch_add(1, Ordering::AcqRel);
         if !spin.is_zero() {
             let until = Instant::now() + spin;
             let until = deadline.map_or(until, |d| d.min(until));
             loop {
                 if self.pending.load(Ordering::Acquire) {
-                    self.sleepers.fetch_sub(1, Ordering::AcqRel);
                     return true;
                 }
                 if Instant::now() >= until {
@@ -263,7 +253,6 @@ impl Mailbox {
             }
         }
         inner.waiters -= 1;
-        self.sleepers.fetch_sub(1, Ordering::AcqRel);
         if ok {
             inner.signaled = false;
         }
@@ -325,27 +314,6 @@ mod tests {
         // waiter returns.
         mb.post(Command::Writable(1));
         assert!(t.join().unwrap());
-    }
-
-    #[test]
-    fn pass_on_reaches_a_spinning_waiter() {
-        let mb = Arc::new(Mailbox::new());
-        let mb2 = mb.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Spins for a long time, then would sleep for good.
-            tx.send(mb2.wait(None, Duration::from_millis(300))).unwrap();
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while mb.sleepers.load(Ordering::Acquire) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the spinning waiter is not counted"
-            );
-            std::thread::yield_now();
-        }
-        mb.pass_on();
-        assert_eq!(rx.recv_timeout(Duration::from_secs(20)), Ok(true));
     }
 
     #[test]

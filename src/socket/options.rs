@@ -19,7 +19,7 @@ impl Socket {
     }
 
     fn get<T>(&self, f: impl FnOnce(&Options) -> T) -> T {
-        f(&self.state.lock().unwrap_or_else(|e| e.into_inner()).options)
+        f(&self.state.borrow().options)
     }
 
     /// Sets the outbound high-water mark: how many messages may be queued

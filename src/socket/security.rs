@@ -37,13 +37,7 @@ impl Socket {
 
     /// The security mechanism and role set for new connections.
     pub fn mechanism(&self) -> Mechanism {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .options
-            .mechanism
-            .as_ref()
-            .clone()
+        self.state.borrow().options.mechanism.as_ref().clone()
     }
 
     /// Makes this socket a PLAIN server (libzmq's `ZMQ_PLAIN_SERVER`):
@@ -111,11 +105,6 @@ impl Socket {
 
     /// The ZAP domain.
     pub fn zap_domain(&self) -> Bytes {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .options
-            .zap_domain
-            .clone()
+        self.state.borrow().options.zap_domain.clone()
     }
 }

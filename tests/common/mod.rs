@@ -327,3 +327,27 @@ pub fn refused(client: &Socket, server: &Socket) {
         .unwrap();
     assert!(matches!(server.recv(), Err(brokerless::Error::Timeout)));
 }
+
+/// Runs `f` on each socket in a thread of its own, all at once, and
+/// returns the sockets (in order) with what `f` returned. A socket is
+/// `Send` but not `Sync`: it moves to its thread and back rather than
+/// being borrowed by it.
+pub fn on_own_threads<T: Send>(
+    sockets: Vec<Socket>,
+    f: impl Fn(usize, &Socket) -> T + Sync,
+) -> (Vec<Socket>, Vec<T>) {
+    let f = &f;
+    std::thread::scope(|sc| {
+        let threads: Vec<_> = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                sc.spawn(move || {
+                    let r = f(i, &s);
+                    (s, r)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).unzip()
+    })
+}
