@@ -18,6 +18,9 @@
 //! 6. radio-dish: groups over tcp, ipc and inproc
 //! 7. radio-dish-udp: a DISH bound on `udp://127.0.0.1:*`, a RADIO
 //!    sending datagrams to it
+//! 8. curve: REQ/REP encrypted with CURVE over tcp; the context's
+//!    authenticator admits one client key, names the client by it on
+//!    every message, and refuses a client with an unknown key
 //!
 //! Every section checks that exactly the expected messages arrived (counts
 //! and contents), prints a few of them and a one-line figure, and reports
@@ -34,7 +37,10 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use brokerless::{Context, Error, Message, MonitorEvent, Socket, SocketType};
+use brokerless::{
+    Authenticator, Context, CurveKeyPair, Error, Message, MonitorEvent, ProtocolError, Socket,
+    SocketType,
+};
 
 /// The longest any step waits before its section fails.
 const WAIT: Duration = Duration::from_secs(5);
@@ -55,7 +61,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sections: [(&str, &str, Section); 7] = [
+    let sections: [(&str, &str, Section); 8] = [
         (
             "request-reply",
             "three REQ clients ask one REP server, over tcp",
@@ -86,6 +92,11 @@ fn main() -> ExitCode {
             "radio-dish-udp",
             "a DISH bound on udp://, a RADIO sending it datagrams",
             radio_dish_udp,
+        ),
+        (
+            "curve",
+            "REQ/REP encrypted with CURVE over tcp, clients checked by an authenticator",
+            curve,
         ),
     ];
     println!("brokerless tour: every pattern end to end, over tcp, ipc and inproc, in one process");
@@ -188,6 +199,80 @@ fn request_reply(_: &TempDir) -> Outcome {
 fn add(question: &str) -> Option<u64> {
     let (a, b) = question.split_once(" + ")?;
     Some(a.parse::<u64>().ok()? + b.parse::<u64>().ok()?)
+}
+
+// ---------------------------------------------------------------------------
+// 8. curve
+
+fn curve(_: &TempDir) -> Outcome {
+    const REQUESTS: usize = 5;
+    let ctx = Scoped::new();
+    let server_keys = CurveKeyPair::generate();
+    let client_keys = CurveKeyPair::generate();
+    let auth = Authenticator::new(&ctx).or_fail("authenticator")?;
+    auth.allow_curve_key(client_keys.public());
+    let rep = socket(&ctx, SocketType::Rep, Some(WAIT))?;
+    rep.set_curve_server(&server_keys).or_fail("curve server")?;
+    let ep = bind(&rep, "tcp://127.0.0.1:*")?;
+    println!(
+        "    REP server on {ep}, public key {}",
+        server_keys.public().to_z85()
+    );
+    println!(
+        "    the authenticator admits one client key: {}",
+        client_keys.public().to_z85()
+    );
+    let started = Instant::now();
+    let req = socket(&ctx, SocketType::Req, Some(WAIT))?;
+    req.set_curve_client(&client_keys, server_keys.public())
+        .or_fail("curve client")?;
+    req.connect(&ep).or_fail("connect")?;
+    let expected_id = client_keys.public().to_z85();
+    for i in 0..REQUESTS {
+        req.send(format!("secret {i}")).or_fail("client: send")?;
+        let msg = rep.recv().or_fail("server: receive")?;
+        let user = String::from_utf8_lossy(msg.user_id().unwrap_or_default()).into_owned();
+        ensure(
+            frames(&msg) == [format!("secret {i}")] && user == expected_id,
+            || format!("server got {:?} from user {user:?}", frames(&msg)),
+        )?;
+        if i == 0 {
+            println!("    server: {:?} from user {user}", frames(&msg)[0]);
+        }
+        rep.send(format!("ok {i}")).or_fail("server: reply")?;
+        let reply = frames(&req.recv().or_fail("client: receive")?);
+        ensure(reply == [format!("ok {i}")], || {
+            format!("client got {reply:?}")
+        })?;
+    }
+    let elapsed = started.elapsed();
+
+    // A client whose key the authenticator does not know is refused.
+    let stranger = socket(&ctx, SocketType::Req, Some(WAIT))?;
+    stranger
+        .set_curve_client(&CurveKeyPair::generate(), server_keys.public())
+        .or_fail("curve client")?;
+    let monitor = stranger.monitor().or_fail("monitor")?;
+    stranger.connect(&ep).or_fail("connect")?;
+    let refused = loop {
+        match monitor.recv_timeout(WAIT) {
+            Ok(MonitorEvent::HandshakeFailed { error, .. }) => break error,
+            Ok(_) => {}
+            Err(e) => return Err(format!("stranger: no refusal seen: {e}")),
+        }
+    };
+    ensure(
+        refused == ProtocolError::RefusedByPeer { status_code: 400 },
+        || format!("stranger: {refused}"),
+    )?;
+    println!("    a client with an unknown key: {refused}");
+    ensure(auth.stats().allowed >= 1, || {
+        "the authenticator admitted nobody".into()
+    })?;
+    Ok(format!(
+        "{REQUESTS} encrypted round trips in {}, each request from the admitted key; the unknown key refused (400)",
+        ms(elapsed)
+    ))
 }
 
 // ---------------------------------------------------------------------------

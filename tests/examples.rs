@@ -249,6 +249,7 @@ fn tour_runs_every_pattern_and_exits_0() {
         "bus",
         "radio-dish",
         "radio-dish-udp",
+        "curve",
     ] {
         assert!(
             out.iter()
@@ -259,7 +260,7 @@ fn tour_runs_every_pattern_and_exits_0() {
     assert!(!text.contains("FAIL"), "{text}");
     assert!(
         out.iter()
-            .any(|l| l.starts_with("tour: all 7 patterns delivered exactly what they should")),
+            .any(|l| l.starts_with("tour: all 8 patterns delivered exactly what they should")),
         "{text}"
     );
 }
