@@ -26,6 +26,28 @@ use crate::zmtp::AuthReply;
 use crate::{Context, Error, Interest, Message, Poller, Result, Socket, SocketType};
 
 /// A ZAP request, as an authentication callback sees it (RFC 27).
+///
+/// ```
+/// use brokerless::{AuthReply, Authenticator, Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let auth = Authenticator::new(&ctx)?;
+/// // Any password will do, for the user names of one team.
+/// auth.set_handler(|req| match req.username() {
+///     Some(name) if name.starts_with(b"ops-") => AuthReply::allow_as(name.to_vec()),
+///     _ => AuthReply::deny(400, "not on the ops team"),
+/// });
+///
+/// let server = ctx.socket(SocketType::Pull)?;
+/// server.set_plain_server(true)?;
+/// server.bind("tcp://127.0.0.1:*")?;
+/// let client = ctx.socket(SocketType::Push)?;
+/// client.set_plain_client("ops-alice", "any")?;
+/// client.connect(&server.last_endpoint().expect("bound"))?;
+/// client.send("hi")?;
+/// assert_eq!(server.recv()?.user_id(), Some(&b"ops-alice"[..]));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZapRequest {
     /// The ZAP domain of the socket that asks (may be empty).
@@ -130,6 +152,38 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// How many requests an [`Authenticator`] has answered.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// use brokerless::{AuthStats, Authenticator, Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let auth = Authenticator::new(&ctx)?;
+/// auth.add_plain_user("admin", "secret");
+/// assert_eq!(auth.stats(), AuthStats::default());
+///
+/// let server = ctx.socket(SocketType::Pull)?;
+/// server.set_plain_server(true)?;
+/// server.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = server.last_endpoint().expect("bound");
+/// let client = ctx.socket(SocketType::Push)?;
+/// client.set_plain_client("admin", "secret")?;
+/// client.connect(&endpoint)?;
+/// client.send("hi")?;
+/// server.recv()?;
+/// assert_eq!(auth.stats(), AuthStats { allowed: 1, denied: 0 });
+///
+/// let intruder = ctx.socket(SocketType::Push)?;
+/// intruder.set_plain_client("admin", "guess")?;
+/// intruder.connect(&endpoint)?;
+/// let deadline = Instant::now() + Duration::from_secs(10);
+/// while auth.stats().denied == 0 && Instant::now() < deadline {
+///     std::thread::sleep(Duration::from_millis(5));
+/// }
+/// assert!(auth.stats().denied >= 1); // it may have retried since
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuthStats {
     /// Requests answered with status 200.

@@ -43,6 +43,19 @@ fn key_to_z85(key: &[u8; KEY_LEN]) -> String {
 /// a client's, which the server may check.
 ///
 /// `Debug` and `Display` show it in Z85, as libzmq's tools print keys.
+///
+/// ```
+/// use brokerless::CurvePublicKey;
+///
+/// // A server's public key, as `curve_keygen` prints it.
+/// let key: CurvePublicKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7".parse()?;
+/// assert_eq!(key.as_bytes().len(), 32);
+/// assert_eq!(key.to_string(), "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+/// assert_eq!(CurvePublicKey::from_bytes(*key.as_bytes()), key);
+/// // Z85 keys are exactly 40 characters.
+/// assert!(CurvePublicKey::from_z85("rq:rM>}U?@").is_err());
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CurvePublicKey([u8; KEY_LEN]);
 
@@ -97,6 +110,20 @@ impl FromStr for CurvePublicKey {
 /// Its octets are wiped from memory when it is dropped, and `Debug`
 /// prints `CurveSecretKey(..)`, never the key. Cloning makes a second
 /// copy that is wiped on its own drop.
+///
+/// ```
+/// use brokerless::{CurveKeyPair, CurvePublicKey, CurveSecretKey};
+///
+/// // The secret key alone gives back the whole pair.
+/// let secret: CurveSecretKey = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6".parse()?;
+/// let pair = CurveKeyPair::from_secret(secret.clone());
+/// let public: CurvePublicKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7".parse()?;
+/// assert_eq!(pair.public(), &public);
+/// assert_eq!(pair.secret().as_bytes(), secret.as_bytes());
+/// // Debug output never shows it.
+/// assert_eq!(format!("{secret:?}"), "CurveSecretKey(..)");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct CurveSecretKey([u8; KEY_LEN]);
 

@@ -80,6 +80,17 @@ pub(crate) fn encode_groups(data: &[u8], text: &mut String) {
 /// of the 85 of the alphabet, and every group of five characters must
 /// stand for a value that fits in 32 bits; anything else is
 /// [`Error::InvalidArgument`].
+///
+/// ```
+/// use brokerless::security::z85;
+///
+/// assert_eq!(z85::decode("HelloWorld")?, [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B]);
+/// assert!(z85::decode("")?.is_empty());
+/// assert!(z85::decode("Hello!").is_err()); // not a multiple of 5
+/// assert!(z85::decode("Hell\"").is_err()); // '"' is not in the alphabet
+/// assert!(z85::decode("%%%%%").is_err()); // more than 32 bits
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub fn decode(text: &str) -> Result<Vec<u8>, Error> {
     let text = text.as_bytes();
     if text.len() % 5 != 0 {

@@ -196,6 +196,32 @@ impl Shared {
 /// blocked in another thread. A blocking [`send`](SocketSender::send)
 /// waits without holding the socket, up to the socket's
 /// [`send_timeout`](Socket::set_send_timeout).
+///
+/// ```
+/// use brokerless::{Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://sender-doc")?;
+/// let (tx, _rx) = ctx.socket(SocketType::Push)?.split();
+/// tx.with(|s| s.connect("inproc://sender-doc"))?;
+///
+/// // `Sync`: four threads send through the one half at once.
+/// std::thread::scope(|s| {
+///     let tx = &tx;
+///     let workers: Vec<_> = (0..4)
+///         .map(|i| s.spawn(move || tx.send(format!("job {i}"))))
+///         .collect();
+///     workers.into_iter().try_for_each(|w| w.join().expect("no panic"))
+/// })?;
+/// let mut jobs = Vec::new();
+/// for _ in 0..4 {
+///     jobs.push(pull.recv()?[0].to_vec());
+/// }
+/// jobs.sort();
+/// assert_eq!(jobs, [b"job 0", b"job 1", b"job 2", b"job 3"]);
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub struct SocketSender {
     shared: Arc<Shared>,
 }
@@ -206,12 +232,52 @@ pub struct SocketSender {
 /// [`recv`](SocketReceiver::recv) waits without holding the socket, up to
 /// the socket's [`recv_timeout`](Socket::set_recv_timeout), so the sender
 /// goes on sending meanwhile.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use brokerless::{Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let (tx, rx) = ctx.socket(SocketType::Pair)?.split();
+/// rx.with(|s| s.bind("inproc://receiver-doc"))?;
+/// rx.with(|s| s.set_recv_timeout(Some(Duration::from_millis(10))))?;
+/// assert!(matches!(rx.recv(), Err(Error::Timeout)));
+/// rx.with(|s| s.set_recv_timeout(None))?;
+///
+/// let peer = ctx.socket(SocketType::Pair)?;
+/// peer.connect("inproc://receiver-doc")?;
+/// // The receiver waits in its own thread; the sender goes on in this one.
+/// let receiver = std::thread::spawn(move || rx.recv());
+/// tx.send("ping")?;
+/// assert_eq!(&peer.recv()?[0], b"ping");
+/// peer.send("pong")?;
+/// assert_eq!(&receiver.join().expect("no panic")?[0], b"pong");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 pub struct SocketReceiver {
     shared: Arc<Shared>,
 }
 
 /// [`Socket::reunite`] was given the halves of two different sockets;
 /// here they are back.
+///
+/// ```
+/// use brokerless::{Context, Socket, SocketType};
+///
+/// let ctx = Context::new();
+/// let (tx_a, rx_a) = ctx.socket(SocketType::Pair)?.split();
+/// let (tx_b, rx_b) = ctx.socket(SocketType::Dealer)?.split();
+/// let err = Socket::reunite(tx_a, rx_b).unwrap_err();
+/// assert_eq!(err.to_string(), "the halves belong to different sockets");
+///
+/// // Nothing is lost: the halves come back, to be paired right.
+/// let a = Socket::reunite(err.sender, rx_a).expect("both halves of a");
+/// let b = Socket::reunite(tx_b, err.receiver).expect("both halves of b");
+/// assert_eq!(a.socket_type(), SocketType::Pair);
+/// assert_eq!(b.socket_type(), SocketType::Dealer);
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError {
     /// The sending half given.
@@ -436,6 +502,48 @@ impl SocketReceiver {
 
 /// The future of [`SocketReceiver::recv_async`]; `Send`, so it can be
 /// spawned on a multi-threaded executor.
+///
+/// It needs no particular runtime; here a minimal executor made with the
+/// standard library only:
+///
+/// ```
+/// use std::future::Future;
+/// use std::sync::Arc;
+/// use std::task::{Context, Poll, Wake, Waker};
+///
+/// use brokerless::SocketType;
+///
+/// /// Wakes the thread blocked in `block_on`.
+/// struct Unpark(std::thread::Thread);
+///
+/// impl Wake for Unpark {
+///     fn wake(self: Arc<Self>) {
+///         self.0.unpark();
+///     }
+/// }
+///
+/// fn block_on<F: Future>(future: F) -> F::Output {
+///     let mut future = std::pin::pin!(future);
+///     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+///     let mut cx = Context::from_waker(&waker);
+///     loop {
+///         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+///             return output;
+///         }
+///         std::thread::park();
+///     }
+/// }
+///
+/// let ctx = brokerless::Context::new();
+/// let (_tx, rx) = ctx.socket(SocketType::Pull)?.split();
+/// rx.with(|s| s.bind("inproc://recv-future-doc"))?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://recv-future-doc")?;
+/// let pusher = std::thread::spawn(move || push.send("later"));
+/// assert_eq!(&block_on(rx.recv_async())?[0], b"later");
+/// pusher.join().expect("no panic")?;
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SplitRecvFuture<'a> {
     shared: &'a Shared,
@@ -467,6 +575,37 @@ impl std::fmt::Debug for SplitRecvFuture<'_> {
 
 /// The future of [`SocketSender::send_async`]; `Send`, so it can be
 /// spawned on a multi-threaded executor.
+///
+/// Dropped before it completes, it sends nothing:
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Waker};
+///
+/// use brokerless::SocketType;
+///
+/// #[tokio::main]
+/// async fn main() -> brokerless::Result<()> {
+///     let ctx = brokerless::Context::new();
+///     let (tx, _rx) = ctx.socket(SocketType::Push)?.split();
+///     {
+///         // No peer yet, so a PUSH waits: the future is pending...
+///         let mut early = pin!(tx.send_async("dropped"));
+///         let mut cx = Context::from_waker(Waker::noop());
+///         assert!(early.as_mut().poll(&mut cx).is_pending());
+///     } // ... and is dropped here.
+///
+///     let pull = ctx.socket(SocketType::Pull)?;
+///     pull.bind("inproc://send-future-doc")?;
+///     tx.with(|s| s.connect("inproc://send-future-doc"))?;
+///     let sending = tokio::spawn(async move { tx.send_async("kept").await });
+///     sending.await.expect("no panic")?;
+///     assert_eq!(&pull.recv()?[0], b"kept");
+///     assert!(pull.try_recv().is_err()); // "dropped" never went
+///     Ok(())
+/// }
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SplitSendFuture<'a> {
     shared: &'a Shared,

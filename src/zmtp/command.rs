@@ -183,6 +183,24 @@ impl Properties {
 }
 
 /// A ZMTP command: what a command frame's body holds.
+///
+/// ```
+/// use brokerless::zmtp::Command;
+/// use bytes::{Bytes, BytesMut};
+///
+/// let ping = Command::Ping { ttl: 50, context: Bytes::from_static(b"ctx") };
+/// let mut body = BytesMut::new();
+/// ping.encode(&mut body);
+/// // Name length, name, TTL (big-endian deciseconds), context.
+/// assert_eq!(&body[..], b"\x04PING\x00\x32ctx");
+/// assert_eq!(body.len(), ping.encoded_len());
+/// assert_eq!(Command::decode(body.freeze())?, ping);
+///
+/// let pong = Command::pong_for(&Bytes::from_static(b"ctx"));
+/// assert_eq!(pong, Command::Pong { context: "ctx".into() });
+/// assert_eq!(pong.name(), b"PONG");
+/// # Ok::<(), brokerless::ProtocolError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// NULL mechanism READY with the sender's metadata.
@@ -356,6 +374,19 @@ impl Command {
 /// The security handshakes use it: their commands (HELLO, WELCOME,
 /// INITIATE, and READY under CURVE, which is boxed) are not parsed as
 /// [`Command`]s.
+///
+/// ```
+/// use brokerless::zmtp::command::split;
+/// use bytes::Bytes;
+///
+/// // A PLAIN HELLO: the name, then the user name and password.
+/// let (name, data) = split(Bytes::from_static(b"\x05HELLO\x05admin\x06secret"))?;
+/// assert_eq!(name, "HELLO");
+/// assert_eq!(data, &b"\x05admin\x06secret"[..]);
+/// // A name longer than what follows it.
+/// assert!(split(Bytes::from_static(b"\x09HELLO")).is_err());
+/// # Ok::<(), brokerless::ProtocolError>(())
+/// ```
 pub fn split(body: Bytes) -> Result<(Bytes, Bytes), ProtocolError> {
     let malformed = |reason| Err(ProtocolError::MalformedCommand { reason });
     let Some((&name_len, rest)) = body.split_first() else {

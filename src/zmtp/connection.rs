@@ -100,6 +100,24 @@ pub const MAX_PONG_BACKLOG: usize = 64 * 1024;
 const INCOMPATIBLE_REASON: &[u8] = b"incompatible socket type";
 
 /// What a connection needs to know about its own socket.
+///
+/// ```
+/// use brokerless::SocketType;
+/// use brokerless::zmtp::{Config, Connection, DEFAULT_MAX_FRAMES};
+///
+/// let config = Config {
+///     routing_id: "worker-1".into(),
+///     max_msg_size: Some(1024 * 1024),
+///     ..Config::new(SocketType::Dealer)
+/// };
+/// assert_eq!(config.max_frames, Some(DEFAULT_MAX_FRAMES));
+/// assert!(config.heartbeat.is_none() && !config.zap);
+///
+/// // A new connection has queued its 64-octet greeting, nothing else.
+/// let conn = Connection::new(config);
+/// assert_eq!(conn.transmit().len(), 64);
+/// assert!(!conn.is_established() && !conn.secured());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Our socket type, sent as `Socket-Type` in READY and checked
@@ -145,6 +163,39 @@ impl Config {
 }
 
 /// What the handshake told us about the peer.
+///
+/// Here the peer's bytes are written by hand: a DEALER's greeting and
+/// its READY with an `Identity`.
+///
+/// ```
+/// use brokerless::SocketType;
+/// use brokerless::zmtp::command::{IDENTITY, SOCKET_TYPE};
+/// use brokerless::zmtp::frame::FrameHeader;
+/// use brokerless::zmtp::greeting::Greeting;
+/// use brokerless::zmtp::{Command, Config, Connection, Event, Properties};
+/// use bytes::BytesMut;
+///
+/// let mut props = Properties::new();
+/// props.push(SOCKET_TYPE, "DEALER")?;
+/// props.push(IDENTITY, "client-7")?;
+/// let ready = Command::Ready(props);
+/// let mut input = BytesMut::new();
+/// Greeting::null().encode(&mut input);
+/// FrameHeader::command(ready.encoded_len() as u64).encode(&mut input);
+/// ready.encode(&mut input);
+///
+/// let mut router = Connection::new(Config::new(SocketType::Router));
+/// let Some(Event::Established(peer)) = router.handle_input(&mut input)? else {
+///     panic!("the handshake should be done");
+/// };
+/// assert_eq!(peer.socket_type, SocketType::Dealer);
+/// assert_eq!(peer.routing_id, "client-7");
+/// assert_eq!(peer.minor_version, 1);
+/// assert_eq!(peer.properties.get("identity"), Some(&peer.routing_id));
+/// assert!(peer.user_id.is_empty()); // no authenticator was asked
+/// assert_eq!(router.peer(), Some(&peer));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The peer's socket type (its `Socket-Type` property).
@@ -162,6 +213,39 @@ pub struct PeerInfo {
 }
 
 /// What [`Connection::handle_input`] reports.
+///
+/// A PULL connection fed what a PUSH peer sends (its greeting, its READY,
+/// then a message) reports the end of the handshake, then the message:
+///
+/// ```
+/// use brokerless::zmtp::command::SOCKET_TYPE;
+/// use brokerless::zmtp::frame::FrameHeader;
+/// use brokerless::zmtp::greeting::Greeting;
+/// use brokerless::zmtp::{Command, Config, Connection, Event, Properties};
+/// use brokerless::{Message, SocketType};
+/// use bytes::BytesMut;
+///
+/// let mut props = Properties::new();
+/// props.push(SOCKET_TYPE, "PUSH")?;
+/// let ready = Command::Ready(props);
+/// let mut input = BytesMut::new();
+/// Greeting::null().encode(&mut input);
+/// FrameHeader::command(ready.encoded_len() as u64).encode(&mut input);
+/// ready.encode(&mut input);
+/// FrameHeader::message(2, false).encode(&mut input);
+/// input.extend_from_slice(b"hi");
+///
+/// let mut pull = Connection::new(Config::new(SocketType::Pull));
+/// let mut events = Vec::new();
+/// while let Some(event) = pull.handle_input(&mut input)? {
+///     events.push(event);
+/// }
+/// assert!(matches!(&events[0], Event::Established(peer) if peer.socket_type == SocketType::Push));
+/// assert_eq!(events[1], Event::Message(Message::from("hi")));
+/// assert_eq!(events.len(), 2);
+/// assert!(input.is_empty());
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The handshake is done: messages may now be sent and will be
@@ -262,6 +346,53 @@ impl fmt::Display for State {
 ///    [`Connection::send_command`] queue outgoing traffic.
 /// 4. On `Err`, flush what is queued if convenient (an ERROR may be
 ///    there) and close; the error is sticky.
+///
+/// # Example
+///
+/// A whole NULL handshake between a DEALER and a ROUTER in memory, the
+/// bytes each queues going straight into the other's input, then a
+/// message from the DEALER to the ROUTER:
+///
+/// ```
+/// use std::io::IoSlice;
+///
+/// use brokerless::zmtp::{Config, Connection, Event};
+/// use brokerless::{Message, SocketType};
+/// use bytes::BytesMut;
+///
+/// /// Writes all that `from` has queued into `to`, as a stream would.
+/// fn shuttle(from: &mut Connection, to: &mut BytesMut) {
+///     while !from.transmit().is_empty() {
+///         let mut slices = [IoSlice::new(&[]); 4];
+///         let n = from.transmit().io_slices(&mut slices);
+///         let written: usize = slices[..n].iter().map(|s| s.len()).sum();
+///         slices[..n].iter().for_each(|s| to.extend_from_slice(s));
+///         from.transmit_mut().advance(written);
+///     }
+/// }
+///
+/// let mut dealer = Connection::new(Config::new(SocketType::Dealer));
+/// let mut router = Connection::new(Config::new(SocketType::Router));
+/// let (mut to_dealer, mut to_router) = (BytesMut::new(), BytesMut::new());
+/// let mut established = 0;
+/// while established < 2 {
+///     shuttle(&mut dealer, &mut to_router);
+///     shuttle(&mut router, &mut to_dealer);
+///     for (conn, input) in [(&mut dealer, &mut to_dealer), (&mut router, &mut to_router)] {
+///         while let Some(event) = conn.handle_input(input)? {
+///             assert!(matches!(event, Event::Established(_)));
+///             established += 1;
+///         }
+///     }
+/// }
+/// assert_eq!(router.peer().map(|p| p.socket_type), Some(SocketType::Dealer));
+///
+/// dealer.send(&Message::from("hello"));
+/// shuttle(&mut dealer, &mut to_router);
+/// let event = router.handle_input(&mut to_router)?;
+/// assert_eq!(event, Some(Event::Message(Message::from("hello"))));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     pub(super) config: Config,

@@ -34,6 +34,25 @@ pub const MAX_SHORT_SIZE: u64 = 255;
 /// Whether the size was sent short or long is not kept: RFC 37 says a
 /// frame "SHOULD use" the short form up to 255 octets, so we send the
 /// long form only above that, and accept either form for any size.
+///
+/// ```
+/// use brokerless::zmtp::Decoded;
+/// use brokerless::zmtp::frame::FrameHeader;
+///
+/// let header = FrameHeader::message(300, true);
+/// let mut wire = Vec::new();
+/// header.encode(&mut wire);
+/// assert_eq!(wire.len(), 9); // over 255 octets: an 8-octet size
+/// assert_eq!(wire.len(), header.encoded_len());
+/// assert_eq!(FrameHeader::decode(&wire)?, Decoded::Done { value: header, len: 9 });
+/// // Only the flags octet so far: 8 more are needed.
+/// assert_eq!(FrameHeader::decode(&wire[..1])?, Decoded::NeedMore { more: 8 });
+///
+/// let mut short = Vec::new();
+/// FrameHeader::command(5).encode(&mut short);
+/// assert_eq!(short, [0x04, 5]); // COMMAND flag, 1-octet size
+/// # Ok::<(), brokerless::ProtocolError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// MORE: another frame of the same message follows.

@@ -48,6 +48,26 @@ const FILLER_LEN: usize = 31;
 /// The meaningful fields of a greeting (padding and filler are not kept:
 /// "A peer SHALL NOT assign any significance to the padding field and
 /// MUST NOT validate this nor interpret it in any way whatsoever").
+///
+/// ```
+/// use brokerless::ProtocolError;
+/// use brokerless::zmtp::Decoded;
+/// use brokerless::zmtp::greeting::{GREETING_LEN, Greeting};
+///
+/// // What a ZMTP 3.0 peer sends.
+/// let mut wire = Vec::new();
+/// Greeting { minor: 0, ..Greeting::null() }.encode(&mut wire);
+/// assert_eq!(wire.len(), GREETING_LEN);
+/// let Decoded::Done { value: peer, .. } = Greeting::decode(&wire)? else {
+///     unreachable!("all 64 octets are there");
+/// };
+/// assert_eq!(peer.mechanism_name(), "NULL");
+/// assert_eq!(peer.effective_minor(), 0);
+///
+/// // Not ZMTP at all: refused at the first octet.
+/// assert_eq!(Greeting::decode(b"GET / HTTP/1.1"), Err(ProtocolError::BadSignature));
+/// # Ok::<(), ProtocolError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Greeting {
     /// Major protocol version (3 for ZMTP 3.x).
@@ -154,6 +174,15 @@ impl Greeting {
 }
 
 /// A NUL-padded mechanism field as text, for error messages.
+///
+/// ```
+/// use brokerless::zmtp::greeting::{NULL_MECHANISM, mechanism_name};
+/// use brokerless::zmtp::mechanism::CURVE_MECHANISM;
+///
+/// assert_eq!(mechanism_name(&NULL_MECHANISM), "NULL");
+/// assert_eq!(mechanism_name(&CURVE_MECHANISM), "CURVE");
+/// assert_eq!(mechanism_name(b"X\xFF\0\0"), "X\u{FFFD}"); // lossy
+/// ```
 pub fn mechanism_name(field: &[u8]) -> String {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     String::from_utf8_lossy(field.get(..end).unwrap_or(field)).into_owned()

@@ -18,6 +18,53 @@
 use std::time::{Duration, Instant};
 
 /// Heartbeat settings of one connection.
+///
+/// A connection that pings every second, and whose peer never answers
+/// (`shuttle` and the handshake are as in the [`Connection`] example):
+///
+/// [`Connection`]: super::Connection
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// use brokerless::zmtp::{Command, Config, Connection, Event, HeartbeatConfig};
+/// use brokerless::{ProtocolError, SocketType};
+/// use bytes::BytesMut;
+/// # fn shuttle(from: &mut Connection, to: &mut BytesMut) {
+/// #     let mut slices = [std::io::IoSlice::new(&[]); 4];
+/// #     let n = from.transmit().io_slices(&mut slices);
+/// #     let written: usize = slices[..n].iter().map(|s| s.len()).sum();
+/// #     slices[..n].iter().for_each(|s| to.extend_from_slice(s));
+/// #     from.transmit_mut().advance(written);
+/// # }
+///
+/// let heartbeat = HeartbeatConfig {
+///     interval: Some(Duration::from_secs(1)),
+///     timeout: None, // the interval
+///     ttl: Some(Duration::from_secs(3)),
+/// };
+/// let config = Config { heartbeat: Some(heartbeat), ..Config::new(SocketType::Pair) };
+/// let mut a = Connection::new(config);
+/// let mut b = Connection::new(Config::new(SocketType::Pair));
+/// let (mut to_a, mut to_b) = (BytesMut::new(), BytesMut::new());
+/// # while !(a.is_established() && b.is_established()) {
+/// #     shuttle(&mut a, &mut to_b);
+/// #     shuttle(&mut b, &mut to_a);
+/// #     while a.handle_input(&mut to_a)?.is_some() {}
+/// #     while b.handle_input(&mut to_b)?.is_some() {}
+/// # }
+/// let t0 = Instant::now();
+/// a.handle_timeout(t0)?; // starts the timers
+/// assert_eq!(a.poll_timeout(), Some(t0 + Duration::from_secs(1)));
+/// a.handle_timeout(t0 + Duration::from_secs(1))?; // queues a PING
+/// shuttle(&mut a, &mut to_b);
+/// let ping = b.handle_input(&mut to_b)?;
+/// assert!(matches!(ping, Some(Event::Command(Command::Ping { ttl: 30, .. }))));
+/// // Nothing came back within the timeout: the peer is dead.
+/// let later = t0 + Duration::from_secs(2);
+/// assert_eq!(a.handle_timeout(later), Err(ProtocolError::HeartbeatTimeout));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeartbeatConfig {
     /// How often to send a PING (`None`: never).

@@ -26,6 +26,32 @@ pub const CURVE_MECHANISM: [u8; MECHANISM_LEN] = *b"CURVE\0\0\0\0\0\0\0\0\0\0\0\
 
 /// The security mechanism of a connection, with its role and
 /// credentials.
+///
+/// A socket takes it with [`Socket::set_mechanism`](crate::Socket::set_mechanism)
+/// (or the shortcuts such as `set_curve_server`); here a CURVE server and
+/// its client:
+///
+/// ```
+/// use brokerless::{Context, CurveKeyPair, Mechanism, SocketType};
+///
+/// let ctx = Context::new();
+/// let server_keys = CurveKeyPair::generate();
+/// let server = ctx.socket(SocketType::Pull)?;
+/// server.set_mechanism(Mechanism::CurveServer { keys: server_keys.clone() })?;
+/// server.bind("tcp://127.0.0.1:*")?;
+/// assert!(server.mechanism().is_server());
+///
+/// let client = ctx.socket(SocketType::Push)?;
+/// client.set_mechanism(Mechanism::CurveClient {
+///     keys: CurveKeyPair::generate(),
+///     server_key: *server_keys.public(),
+/// })?;
+/// assert_eq!(client.mechanism().name(), "CURVE");
+/// client.connect(&server.last_endpoint().expect("bound"))?;
+/// client.send("sealed")?;
+/// assert_eq!(&server.recv()?[0], b"sealed");
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Mechanism {
@@ -90,6 +116,46 @@ impl Mechanism {
 /// What a handshake asks its authenticator: the fields of an RFC 27 ZAP
 /// request that only the connection knows (the engine adds the domain,
 /// the peer's address and the socket's routing id).
+///
+/// A PLAIN server [`Connection`](super::Connection) reports one in
+/// [`Event::Authenticate`](super::Event::Authenticate) and waits for the
+/// verdict (`shuttle` is as in the `Connection` example):
+///
+/// ```
+/// use brokerless::SocketType;
+/// use brokerless::zmtp::{AuthReply, Config, Connection, Event, Mechanism};
+/// use bytes::BytesMut;
+/// # fn shuttle(from: &mut Connection, to: &mut BytesMut) {
+/// #     let mut slices = [std::io::IoSlice::new(&[]); 4];
+/// #     let n = from.transmit().io_slices(&mut slices);
+/// #     let written: usize = slices[..n].iter().map(|s| s.len()).sum();
+/// #     slices[..n].iter().for_each(|s| to.extend_from_slice(s));
+/// #     from.transmit_mut().advance(written);
+/// # }
+///
+/// let (username, password) = ("admin".into(), "secret".into());
+/// let client = Config {
+///     mechanism: Mechanism::PlainClient { username, password },
+///     ..Config::new(SocketType::Req)
+/// };
+/// let server = Config { mechanism: Mechanism::PlainServer, ..Config::new(SocketType::Rep) };
+/// let (mut client, mut server) = (Connection::new(client), Connection::new(server));
+/// let (mut to_client, mut to_server) = (BytesMut::new(), BytesMut::new());
+/// while !(client.is_established() && server.is_established()) {
+///     shuttle(&mut client, &mut to_server);
+///     shuttle(&mut server, &mut to_client);
+///     while client.handle_input(&mut to_client)?.is_some() {}
+///     while let Some(event) = server.handle_input(&mut to_server)? {
+///         if let Event::Authenticate(request) = event {
+///             assert_eq!(request.mechanism, "PLAIN");
+///             assert_eq!(request.credentials, ["admin", "secret"]);
+///             server.handle_auth(AuthReply::allow_as("admin"))?;
+///         }
+///     }
+/// }
+/// assert_eq!(server.peer().map(|p| &p.user_id[..]), Some(&b"admin"[..]));
+/// # Ok::<(), brokerless::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthRequest {
     /// `NULL`, `PLAIN` or `CURVE`.
@@ -100,6 +166,22 @@ pub struct AuthRequest {
 }
 
 /// The authenticator's answer (an RFC 27 ZAP reply, less its envelope).
+///
+/// What an [`Authenticator`](crate::Authenticator) handler returns, and
+/// what [`Connection::handle_auth`](super::Connection::handle_auth) takes.
+///
+/// ```
+/// use brokerless::AuthReply;
+///
+/// let welcome = AuthReply::allow_as("admin");
+/// assert!(welcome.is_success());
+/// assert_eq!(welcome.status_code, 200);
+/// assert_eq!(welcome.user_id, "admin");
+///
+/// let refusal = AuthReply::deny(400, "unknown user");
+/// assert!(!refusal.is_success());
+/// assert!(refusal.user_id.is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthReply {
     /// RFC 27: 200 success, 300 temporary error, 400 authentication

@@ -56,6 +56,22 @@ pub use transmit::{TransmitQueue, ZERO_COPY_THRESHOLD};
 ///
 /// Errors are reported separately, as `Err(ProtocolError)`: a decoder
 /// returns `Result<Decoded<T>, ProtocolError>`.
+///
+/// ```
+/// use brokerless::zmtp::Decoded;
+/// use brokerless::zmtp::greeting::Greeting;
+///
+/// let mut wire = Vec::new();
+/// Greeting::null().encode(&mut wire);
+/// // The first 20 octets have arrived: wait for the other 44.
+/// match Greeting::decode(&wire[..20])? {
+///     Decoded::NeedMore { more } => assert_eq!(more, 44),
+///     Decoded::Done { .. } => unreachable!("only 20 octets"),
+/// }
+/// let done = Greeting::decode(&wire)?;
+/// assert_eq!(done, Decoded::Done { value: Greeting::null(), len: 64 });
+/// # Ok::<(), brokerless::ProtocolError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decoded<T> {
     /// A whole value was decoded from the front of the input.

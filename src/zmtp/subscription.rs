@@ -12,6 +12,21 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::Message;
 
 /// A subscription change: subscribe (`true`) or cancel, and its topic.
+///
+/// ```
+/// use brokerless::Message;
+/// use brokerless::zmtp::Subscription;
+///
+/// let sub = Subscription { subscribe: true, topic: "weather".into() };
+/// let msg = sub.to_message(); // the ZMTP 3.0 and XPUB form
+/// assert_eq!(&msg[0], b"\x01weather");
+/// assert_eq!(Subscription::from_message(&msg), Some(sub));
+///
+/// let cancel = Subscription::from_message(&Message::from("\x00weather"));
+/// assert_eq!(cancel.map(|c| c.subscribe), Some(false));
+/// // An ordinary message is none.
+/// assert_eq!(Subscription::from_message(&Message::from("weather")), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
     /// Subscribe (`true`) or cancel (`false`).

@@ -41,6 +41,30 @@ const MAX_IDLE_STAGING: usize = 256 * 1024;
 ///
 /// The engine writes with [`TransmitQueue::io_slices`] (one `writev`) and
 /// reports what was written with [`TransmitQueue::advance`].
+///
+/// ```
+/// use std::io::{IoSlice, Write};
+///
+/// use brokerless::SocketType;
+/// use brokerless::zmtp::{Config, Connection};
+///
+/// let mut conn = Connection::new(Config::new(SocketType::Pair));
+/// let queue = conn.transmit_mut();
+/// assert_eq!(queue.len(), 64); // our greeting
+/// let mut wire = Vec::new();
+/// while !queue.is_empty() {
+///     let mut slices = [IoSlice::new(&[]); 8];
+///     let n = queue.io_slices(&mut slices);
+///     // A stream may take fewer octets than offered; this one takes 40.
+///     let mut room = [0u8; 40];
+///     let written = (&mut room[..]).write_vectored(&slices[..n])?;
+///     wire.extend_from_slice(&room[..written]);
+///     queue.advance(written);
+/// }
+/// assert_eq!(wire.len(), 64);
+/// assert_eq!((wire[0], wire[9]), (0xFF, 0x7F)); // the signature
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct TransmitQueue {
     /// Frozen octets that precede `staging`; none is empty.
     chunks: VecDeque<Bytes>,
