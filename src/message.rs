@@ -28,30 +28,30 @@ pub(crate) const USER_ID: &str = "User-Id";
 #[derive(Clone, Default)]
 pub struct Message {
     frames: Frames,
-    /// The sending peer's metadata, on messages from peers that went
-    /// through a security mechanism or an authenticator (see
-    /// [`Message::property`]). Not part of equality.
-    meta: Option<Arc<Properties>>,
 }
 
 impl PartialEq for Message {
     /// Messages are equal when their frames are; metadata is not compared.
     fn eq(&self, other: &Message) -> bool {
-        self.frames == other.frames
+        self.frames() == other.frames()
     }
 }
 
 impl Eq for Message {}
 
-#[derive(Clone, PartialEq, Eq)]
+/// The frames, and the sending peer's metadata on messages from peers
+/// that went through a security mechanism or an authenticator (see
+/// [`Message::property`]). The metadata rides in the `Many` variant so
+/// that a message stays 40 bytes: it is moved through every queue.
+#[derive(Clone)]
 enum Frames {
     One(Bytes),
-    Many(Vec<Bytes>),
+    Many(Vec<Bytes>, Option<Arc<Properties>>),
 }
 
 impl Default for Frames {
     fn default() -> Self {
-        Frames::Many(Vec::new())
+        Frames::Many(Vec::new(), None)
     }
 }
 
@@ -72,22 +72,24 @@ impl Message {
     pub fn push(&mut self, frame: impl Into<Bytes>) {
         let frame = frame.into();
         match &mut self.frames {
-            Frames::Many(v) if v.is_empty() => self.frames = Frames::One(frame),
-            Frames::Many(v) => v.push(frame),
+            Frames::Many(v, None) if v.is_empty() => self.frames = Frames::One(frame),
+            Frames::Many(v, _) => v.push(frame),
             Frames::One(first) => {
                 let first = std::mem::take(first);
-                self.frames = Frames::Many(vec![first, frame]);
+                self.frames = Frames::Many(vec![first, frame], None);
             }
         }
     }
 
     /// Inserts a frame at the front (for envelopes such as routing ids).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
-        let meta = self.meta.take();
+        let meta = self.take_metadata();
         let mut frames = std::mem::take(self).into_frames();
         frames.insert(0, frame.into());
         *self = Message::from(frames);
-        self.meta = meta;
+        if let Some(meta) = meta {
+            self.set_metadata(meta);
+        }
     }
 
     /// The user id that the context's authenticator gave the peer this
@@ -105,17 +107,29 @@ impl Message {
     /// messages from peers that used PLAIN or CURVE, or that an
     /// authenticator admitted, carry metadata.
     pub fn property(&self, name: &str) -> Option<&[u8]> {
-        self.meta.as_ref()?.get(name).map(|v| &v[..])
+        match &self.frames {
+            Frames::Many(_, Some(meta)) => meta.get(name).map(|v| &v[..]),
+            _ => None,
+        }
     }
 
     /// Detaches the peer's metadata (to move it to a rebuilt message).
     pub(crate) fn take_metadata(&mut self) -> Option<Arc<Properties>> {
-        self.meta.take()
+        match &mut self.frames {
+            Frames::Many(_, meta) => meta.take(),
+            Frames::One(_) => None,
+        }
     }
 
     /// Attaches the peer's metadata (the engine does, on delivery).
     pub(crate) fn set_metadata(&mut self, meta: Arc<Properties>) {
-        self.meta = Some(meta);
+        match &mut self.frames {
+            Frames::Many(_, slot) => *slot = Some(meta),
+            Frames::One(b) => {
+                let only = std::mem::take(b);
+                self.frames = Frames::Many(vec![only], Some(meta));
+            }
+        }
     }
 
     /// Removes and returns the first frame (for envelopes such as routing
@@ -124,12 +138,12 @@ impl Message {
         match &mut self.frames {
             Frames::One(_) => match std::mem::take(&mut self.frames) {
                 Frames::One(b) => Some(b),
-                Frames::Many(_) => None,
+                Frames::Many(..) => None,
             },
-            Frames::Many(v) if v.is_empty() => None,
-            Frames::Many(v) => {
+            Frames::Many(v, _) if v.is_empty() => None,
+            Frames::Many(v, meta) => {
                 let first = v.remove(0);
-                if v.len() == 1 {
+                if v.len() == 1 && meta.is_none() {
                     let only = v.pop().unwrap_or_default();
                     self.frames = Frames::One(only);
                 }
@@ -142,7 +156,7 @@ impl Message {
     pub fn frames(&self) -> &[Bytes] {
         match &self.frames {
             Frames::One(b) => std::slice::from_ref(b),
-            Frames::Many(v) => v,
+            Frames::Many(v, _) => v,
         }
     }
 
@@ -171,7 +185,7 @@ impl Message {
     pub fn into_frames(self) -> Vec<Bytes> {
         match self.frames {
             Frames::One(b) => vec![b],
-            Frames::Many(v) => v,
+            Frames::Many(v, _) => v,
         }
     }
 
@@ -201,7 +215,6 @@ impl From<Bytes> for Message {
     fn from(b: Bytes) -> Message {
         Message {
             frames: Frames::One(b),
-            meta: None,
         }
     }
 }
@@ -243,8 +256,7 @@ impl From<Vec<Bytes>> for Message {
             Message::from(only)
         } else {
             Message {
-                frames: Frames::Many(v),
-                meta: None,
+                frames: Frames::Many(v, None),
             }
         }
     }
@@ -281,6 +293,28 @@ impl<'a> IntoIterator for &'a Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_stays_small_and_keeps_its_metadata() {
+        // Moved through every queue: the metadata must not make it bigger.
+        assert!(std::mem::size_of::<Message>() <= 40);
+        let mut props = Properties::new();
+        props.push("User-Id", "alice").unwrap();
+        let meta = Arc::new(props);
+        let mut m = Message::from("body");
+        m.set_metadata(meta.clone());
+        assert_eq!(m.user_id(), Some(&b"alice"[..]));
+        assert_eq!(m, Message::from("body"), "metadata is not compared");
+        m.push_front("id");
+        m.push("tail");
+        assert_eq!(m.pop_front().as_deref(), Some(&b"id"[..]));
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.property("user-id"), Some(&b"alice"[..]));
+        assert_eq!(m.pop_front().as_deref(), Some(&b"body"[..]));
+        assert_eq!(m.user_id(), Some(&b"alice"[..]));
+        assert_eq!(m.frames().len(), 1);
+        assert_eq!(Message::from("x").user_id(), None);
+    }
 
     #[test]
     fn single_and_multi() {
