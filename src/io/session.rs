@@ -499,8 +499,7 @@ impl IoThread {
     /// The handshake asks who may come in. With a ZAP handler bound in the
     /// context, the question goes to it and the verdict comes later
     /// ([`IoThread::auth_verdict`]); returns false then. Without one the
-    /// verdict is applied at once: NULL and CURVE admit (as libzmq),
-    /// PLAIN refuses (libzmq admits: nobody checks the password); returns
+    /// verdict is [`zap::without_handler`]'s, applied at once; returns
     /// whether the engine should be driven on.
     fn authenticate(&mut self, token: usize, request: AuthRequest) -> bool {
         let io = self.handle.clone();
@@ -536,15 +535,18 @@ impl IoThread {
                     }
                 }
             }
-            None if request.mechanism == "PLAIN" => {
-                log::warn!(
-                    "{}: PLAIN client refused: no authenticator is bound at {}",
-                    s.describe(),
-                    zap::ZAP_ENDPOINT
-                );
-                AuthReply::deny(500, "no authenticator")
+            None => {
+                let reply = zap::without_handler(&request);
+                if !reply.is_success() {
+                    log::warn!(
+                        "{}: {} client refused: no authenticator is bound at {}",
+                        s.describe(),
+                        request.mechanism,
+                        zap::ZAP_ENDPOINT
+                    );
+                }
+                reply
             }
-            None => AuthReply::allow(),
         };
         self.apply_verdict(token, reply)
     }

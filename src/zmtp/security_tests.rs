@@ -3,8 +3,6 @@
 //! sides, traffic through CURVE's boxes, hostile and out-of-order input,
 //! and a property test feeding the CURVE handshake in arbitrary splits.
 
-use std::io::IoSlice;
-
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
@@ -15,33 +13,8 @@ use crate::{CurveKeyPair, Message, ProtocolError, SocketType};
 
 // ---------------------------------------------------------------- helpers
 
-/// Everything pending in the transmit queue, drained through io_slices.
-fn take_transmit(conn: &mut Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    while !conn.transmit().is_empty() {
-        let mut slots = [IoSlice::new(&[]); 4];
-        let n = conn.transmit().io_slices(&mut slots);
-        let written: usize = slots[..n].iter().map(|s| s.len()).sum();
-        for s in &slots[..n] {
-            out.extend_from_slice(s);
-        }
-        conn.transmit_mut().advance(written);
-    }
-    out
-}
-
-/// Calls handle_input until it needs more bytes (or awaits a verdict) or
-/// fails.
-fn drive(conn: &mut Connection, input: &mut BytesMut) -> (Vec<Event>, Option<ProtocolError>) {
-    let mut events = Vec::new();
-    loop {
-        match conn.handle_input(input) {
-            Ok(Some(ev)) => events.push(ev),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-}
+// The transmit drain and the input loop are the NULL scenarios' own.
+use super::tests::{drive, take_transmit};
 
 /// The authenticator of a test: its verdict on each request.
 type Verdict<'a> = &'a mut dyn FnMut(&AuthRequest) -> AuthReply;

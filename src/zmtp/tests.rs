@@ -19,7 +19,7 @@ fn config(socket_type: SocketType) -> Config {
 }
 
 /// Everything pending in the transmit queue, drained through io_slices.
-fn take_transmit(conn: &mut Connection) -> Vec<u8> {
+pub(super) fn take_transmit(conn: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
     while !conn.transmit().is_empty() {
         let mut slots = [IoSlice::new(&[]); 4];
@@ -34,7 +34,10 @@ fn take_transmit(conn: &mut Connection) -> Vec<u8> {
 }
 
 /// Calls handle_input until it needs more bytes or fails.
-fn drive(conn: &mut Connection, input: &mut BytesMut) -> (Vec<Event>, Option<ProtocolError>) {
+pub(super) fn drive(
+    conn: &mut Connection,
+    input: &mut BytesMut,
+) -> (Vec<Event>, Option<ProtocolError>) {
     let mut events = Vec::new();
     loop {
         match conn.handle_input(input) {
