@@ -248,23 +248,11 @@ mod child {
         pull.bind(bind).map_err(|e| err("bind", e))?;
         announce(&pull.last_endpoint().ok_or("no endpoint after bind")?);
 
-        let check = |m: brokerless::Message| {
-            if m.len() == 1 && m[0].len() == size {
-                Ok(())
-            } else {
-                Err(format!("unexpected message {m:?}"))
-            }
-        };
-        check(pull.recv().map_err(|e| err("first recv", e))?)?;
-        let start = Instant::now();
-        for _ in 1..count {
-            check(pull.recv().map_err(|e| err("recv", e))?)?;
-        }
-        Ok(start.elapsed())
+        common::brokerless_recv_loop(&pull, size, count)
     }
 
     fn brokerless_send(security: Security, endpoint: &str, size: usize, count: u64) -> Res<()> {
-        use brokerless::{Message, SocketType};
+        use brokerless::SocketType;
         let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
         let ctx = common::brokerless_context()?;
         let push = ctx.socket(SocketType::Push).map_err(|e| err("socket", e))?;
@@ -276,12 +264,7 @@ mod child {
                 .map_err(|e| err("set_curve_client", e))?;
         }
         push.connect(endpoint).map_err(|e| err("connect", e))?;
-        // Built once and shared, as in `throughput`.
-        let payload = bytes::Bytes::from(vec![0x5a_u8; size]);
-        for _ in 0..count {
-            push.send(Message::from(payload.clone()))
-                .map_err(|e| err("send", e))?;
-        }
+        common::brokerless_send_loop(&push, size, count)?;
         // Closing the socket and then the context flushes what is still
         // queued (linger is infinite by default) before returning.
         drop(push);

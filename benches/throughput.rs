@@ -148,32 +148,13 @@ mod child {
             .map_err(|e| err("option", e))?;
         pull.bind(bind).map_err(|e| err("bind", e))?;
         announce(&pull.last_endpoint().ok_or("no endpoint after bind")?);
-        brokerless_recv_loop(&pull, size, count)
-    }
-
-    /// Receives `count` messages of `size` bytes and returns the time from
-    /// the first to the last.
-    fn brokerless_recv_loop(pull: &brokerless::Socket, size: usize, count: u64) -> Res<Duration> {
-        let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
-        let check = |m: brokerless::Message| {
-            if m.len() == 1 && m[0].len() == size {
-                Ok(())
-            } else {
-                Err(format!("unexpected message {m:?}"))
-            }
-        };
-        check(pull.recv().map_err(|e| err("first recv", e))?)?;
-        let start = Instant::now();
-        for _ in 1..count {
-            check(pull.recv().map_err(|e| err("recv", e))?)?;
-        }
-        Ok(start.elapsed())
+        common::brokerless_recv_loop(&pull, size, count)
     }
 
     fn brokerless_send(endpoint: &str, size: usize, count: u64) -> Res<()> {
         let ctx = common::brokerless_context()?;
         let push = brokerless_push(&ctx, endpoint)?;
-        brokerless_send_loop(&push, size, count)?;
+        common::brokerless_send_loop(&push, size, count)?;
         // Closing the socket and then the context flushes what is still
         // queued (linger is infinite by default) before returning.
         drop(push);
@@ -192,21 +173,6 @@ mod child {
         Ok(push)
     }
 
-    /// Sends `count` messages of `size` bytes.
-    fn brokerless_send_loop(push: &brokerless::Socket, size: usize, count: u64) -> Res<()> {
-        use brokerless::Message;
-        // Built once and shared: each message is a reference-counted view of
-        // the same buffer, no copy and no allocation of payload per message.
-        // This is the idiomatic way to send one payload repeatedly with
-        // `bytes::Bytes`.
-        let payload = bytes::Bytes::from(vec![0x5a_u8; size]);
-        for _ in 0..count {
-            push.send(Message::from(payload.clone()))
-                .map_err(|e| format!("send: {e}"))?;
-        }
-        Ok(())
-    }
-
     /// Over inproc: binds a PULL in this thread, runs the PUSH's part in a
     /// second thread on a clone of the same context, and returns the
     /// receiver's timed window.
@@ -223,10 +189,10 @@ mod child {
         let elapsed = with_sender_thread(
             move || {
                 let push = brokerless_push(&sender_ctx, &endpoint)?;
-                brokerless_send_loop(&push, size, count)?;
+                common::brokerless_send_loop(&push, size, count)?;
                 Ok(push)
             },
-            || brokerless_recv_loop(&pull, size, count),
+            || common::brokerless_recv_loop(&pull, size, count),
         )?;
         drop(pull);
         drop(ctx);

@@ -753,4 +753,40 @@ pub fn brokerless_context() -> Res<brokerless::Context> {
         .map_err(|e| format!("context: {e}"))
 }
 
+/// Receives `count` messages of `size` bytes and returns the time from
+/// the first to the last.
+#[allow(dead_code, reason = "not every benchmark uses it")]
+pub fn brokerless_recv_loop(pull: &brokerless::Socket, size: usize, count: u64) -> Res<Duration> {
+    let err = |what: &str, e: brokerless::Error| format!("{what}: {e}");
+    let check = |m: brokerless::Message| {
+        if m.len() == 1 && m[0].len() == size {
+            Ok(())
+        } else {
+            Err(format!("unexpected message {m:?}"))
+        }
+    };
+    check(pull.recv().map_err(|e| err("first recv", e))?)?;
+    let start = Instant::now();
+    for _ in 1..count {
+        check(pull.recv().map_err(|e| err("recv", e))?)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Sends `count` messages of `size` bytes.
+#[allow(dead_code, reason = "not every benchmark uses it")]
+pub fn brokerless_send_loop(push: &brokerless::Socket, size: usize, count: u64) -> Res<()> {
+    use brokerless::Message;
+    // Built once and shared: each message is a reference-counted view of
+    // the same buffer, no copy and no allocation of payload per message.
+    // This is the idiomatic way to send one payload repeatedly with
+    // `bytes::Bytes`.
+    let payload = bytes::Bytes::from(vec![0x5a_u8; size]);
+    for _ in 0..count {
+        push.send(Message::from(payload.clone()))
+            .map_err(|e| format!("send: {e}"))?;
+    }
+    Ok(())
+}
+
 pub mod zmq;
